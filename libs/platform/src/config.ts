@@ -1,0 +1,171 @@
+/**
+ * Typed configuration read once at boot from the environment. Every key has an env var, a default (or is
+ * required) and a one-line doc; `loadConfig` lists every problem at once instead of failing on the first.
+ */
+
+type Parser<T> = (raw: string) => T;
+
+/** One configuration key: where it comes from, how it is parsed and what it means. */
+export interface ConfigKey<T> {
+  readonly env: string;
+  readonly doc: string;
+  readonly parse: Parser<T>;
+  /** Used when the variable is unset; `undefined` makes the key required. */
+  readonly default: T | undefined;
+  /** Hide the value in `describeConfig` output. */
+  readonly secret: boolean;
+  /** An optional key may stay unset (its value is then `undefined`). */
+  readonly optional: boolean;
+}
+
+export type ConfigSpec = Record<string, ConfigKey<unknown>>;
+export type ConfigOf<S extends ConfigSpec> = {
+  readonly [K in keyof S]: S[K] extends ConfigKey<infer T> ? T : never;
+};
+
+/** Raised by `loadConfig` with every problem found, one per line. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function key<T>(
+  env: string,
+  parse: Parser<T>,
+  fallback: T | undefined,
+  doc: string,
+  flags: { secret?: boolean; optional?: boolean } = {},
+): ConfigKey<T> {
+  return {
+    env,
+    doc,
+    parse,
+    default: fallback,
+    secret: flags.secret ?? false,
+    optional: flags.optional ?? false,
+  };
+}
+
+/** Builders for config keys; each parser throws an Error whose message explains what was expected. */
+export const env = {
+  string: (name: string, fallback: string | undefined, doc: string) => key(name, (raw) => raw, fallback, doc),
+  secret: (name: string, fallback: string | undefined, doc: string) =>
+    key(name, (raw) => raw, fallback, doc, { secret: true }),
+  /** An optional string: unset or empty means `undefined`. */
+  optional: (name: string, doc: string) =>
+    key<string | undefined>(name, (raw) => raw, undefined, doc, { optional: true }),
+  int: (
+    name: string,
+    fallback: number | undefined,
+    doc: string,
+    range: { min?: number; max?: number } = {},
+  ) =>
+    key(
+      name,
+      (raw) => {
+        if (!/^-?\d+$/.test(raw.trim())) throw new Error(`expected an integer, got "${raw}"`);
+        const value = Number(raw);
+        if (range.min !== undefined && value < range.min)
+          throw new Error(`must be >= ${range.min}, got ${value}`);
+        if (range.max !== undefined && value > range.max)
+          throw new Error(`must be <= ${range.max}, got ${value}`);
+        return value;
+      },
+      fallback,
+      doc,
+    ),
+  bool: (name: string, fallback: boolean | undefined, doc: string) =>
+    key(
+      name,
+      (raw) => {
+        const value = raw.trim().toLowerCase();
+        if (['true', '1', 'yes', 'on'].includes(value)) return true;
+        if (['false', '0', 'no', 'off'].includes(value)) return false;
+        throw new Error(`expected true or false, got "${raw}"`);
+      },
+      fallback,
+      doc,
+    ),
+  oneOf: <const T extends string>(name: string, values: readonly T[], fallback: T | undefined, doc: string) =>
+    key<T>(
+      name,
+      (raw) => {
+        if (!(values as readonly string[]).includes(raw))
+          throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
+        return raw as T;
+      },
+      fallback,
+      doc,
+    ),
+  url: (name: string, fallback: string | undefined, doc: string) =>
+    key(
+      name,
+      (raw) => {
+        if (!URL.canParse(raw)) throw new Error(`expected a URL, got "${raw}"`);
+        return raw;
+      },
+      fallback,
+      doc,
+    ),
+  /** A comma-separated list; empty entries are dropped. */
+  list: (name: string, fallback: string[] | undefined, doc: string) =>
+    key(
+      name,
+      (raw) =>
+        raw
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      fallback,
+      doc,
+    ),
+};
+
+/**
+ * Reads every key of `spec` from `source` (the process environment by default) and returns the typed
+ * config, or throws a ConfigError listing every missing or malformed value.
+ */
+export function loadConfig<S extends ConfigSpec>(
+  spec: S,
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): ConfigOf<S> {
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(spec)) {
+    const raw = source[entry.env];
+    if (raw === undefined || raw === '') {
+      if (entry.default === undefined && !entry.optional) {
+        problems.push(`${entry.env} is required: ${entry.doc}`);
+      }
+      config[name] = entry.default;
+      continue;
+    }
+    try {
+      config[name] = entry.parse(raw);
+    } catch (error) {
+      problems.push(`${entry.env}: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config as ConfigOf<S>;
+}
+
+/** A readable table of the keys of `spec`, for `--help` output and docs. */
+export function describeConfig(spec: ConfigSpec): string {
+  return Object.values(spec)
+    .map((entry) => {
+      const fallback = entry.optional
+        ? 'optional'
+        : entry.default === undefined
+          ? 'required'
+          : entry.secret
+            ? '(secret)'
+            : JSON.stringify(entry.default);
+      return `${entry.env.padEnd(32)} ${fallback.padEnd(28)} ${entry.doc}`;
+    })
+    .join('\n');
+}

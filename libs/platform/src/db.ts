@@ -1,0 +1,119 @@
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import type { Logger } from './logger.ts';
+import type { ReadinessCheck } from './app.ts';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+export interface PoolOptions {
+  readonly connectionString: string;
+  readonly max?: number;
+  /** How long to wait for a connection before a query fails (ms). */
+  readonly connectionTimeoutMs?: number;
+  /** Server-side limit for one statement (ms). */
+  readonly statementTimeoutMs?: number;
+  readonly applicationName: string;
+}
+
+/** A Postgres pool with bounded waits, so an unreachable database fails requests fast instead of hanging them. */
+export function createPool(options: PoolOptions, logger?: Logger): Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 5000,
+    application_name: options.applicationName,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', (error) => {
+    logger?.warn({ err: error }, 'idle postgres client failed');
+  });
+  return pool;
+}
+
+/** Readiness check: the database answers a trivial query. */
+export function postgresReadiness(pool: Pool): ReadinessCheck {
+  return {
+    name: 'postgres',
+    async check() {
+      await pool.query('SELECT 1');
+    },
+  };
+}
+
+/** Creates the database named in `connectionString` when it does not exist (dev and tests). */
+export async function ensureDatabase(connectionString: string): Promise<void> {
+  const url = new URL(connectionString);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to create a database named "${name}"`);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      try {
+        await client.query(`CREATE DATABASE "${name}"`);
+      } catch (error) {
+        // Another process created it first.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops a database (tests clean up their own). */
+export async function dropDatabase(connectionString: string): Promise<void> {
+  const url = new URL(connectionString);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to drop a database named "${name}"`);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Applies the pending SQL migrations in `dir`. node-pg-migrate holds an advisory lock while it runs, and
+ * we wait for it rather than fail, so several replicas starting together migrate exactly once.
+ */
+export async function migrate(connectionString: string, dir: string, logger: Logger): Promise<string[]> {
+  const applied = await runner({
+    databaseUrl: connectionString,
+    dir,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    singleTransaction: true,
+    checkOrder: true,
+    advisoryLockMode: 'wait',
+    logger: {
+      debug: () => undefined,
+      info: (message: string) => {
+        logger.debug({ migration: message }, 'migration');
+      },
+      warn: (message: string) => {
+        logger.warn({ migration: message }, 'migration');
+      },
+      error: (message: string) => {
+        logger.error({ migration: message }, 'migration');
+      },
+    },
+  });
+  return applied.map((migration) => migration.name);
+}
+
+/** Postgres SQLSTATE codes the repositories turn into domain errors. */
+export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
+
+export function isPgError(error: unknown, code: string): error is { code: string; constraint?: string } {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}

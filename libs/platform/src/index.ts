@@ -1,0 +1,44 @@
+export {
+  loadConfig,
+  describeConfig,
+  env,
+  ConfigError,
+  type ConfigKey,
+  type ConfigSpec,
+  type ConfigOf,
+} from './config.ts';
+export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export { AppError, errors, type AppErrorOptions, type FieldError } from './errors.ts';
+export { PROBLEM_CONTENT_TYPE, problemType, sendProblem, type Problem } from './problem.ts';
+export { createHttpMetrics, type HttpMetrics } from './metrics.ts';
+export {
+  authenticate,
+  createTokenVerifier,
+  requireRole,
+  type Principal,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+} from './auth.ts';
+export type { AppState } from './request-context.ts';
+export {
+  createServiceApp,
+  type AppContext,
+  type ReadinessCheck,
+  type RouteDefinition,
+  type ServiceApp,
+  type ServiceAppOptions,
+} from './app.ts';
+export {
+  createPool,
+  dropDatabase,
+  ensureDatabase,
+  isPgError,
+  migrate,
+  postgresReadiness,
+  PG_FOREIGN_KEY_VIOLATION,
+  PG_UNIQUE_VIOLATION,
+  type Pool,
+  type PoolClient,
+} from './db.ts';
+export { listen, runService, type RunningServer, type RunServiceOptions } from './server.ts';
+export { runMain } from './main.ts';

@@ -1,0 +1,37 @@
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  readonly serviceName: string;
+  readonly level?: LevelWithSilent;
+  /** Where JSON lines go; stdout by default. Tests pass a stream to read what a request logged. */
+  readonly destination?: DestinationStream;
+}
+
+/**
+ * JSON logs, one line per event, with `service_name` on every line; request handlers log through a
+ * child that adds `request_id`. Field names are snake_case so they read the same in every log store.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service_name: options.serviceName },
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'req.headers.authorization',
+          'headers.authorization',
+          'password_hash',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}

@@ -1,0 +1,10 @@
+export { getSchema, getValidator, schemaNames, SCHEMA_BASE, type JsonSchema } from './registry.ts';
+export type { RouteSpec, ResponseSpec, HttpMethod, BodyMediaType } from './route-spec.ts';
+export {
+  validateRequest,
+  RequestValidationError,
+  type RequestFieldError,
+  type ValidatedInput,
+} from './validate-request.ts';
+export { buildOpenApiDocument, toOpenApiPath, type OpenApiDocument, type OpenApiInfo } from './openapi.ts';
+export * from './types.ts';

@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+/** Base of every schema `$id`; a schema refers to another by its bare name (`"$ref": "User"`). */
+export const SCHEMA_BASE = 'https://mrp.example.com/schemas/';
+
+const schemaDir = join(import.meta.dirname, '..', 'json');
+
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+function loadSchemas(): Map<string, JsonSchema> {
+  const schemas = new Map<string, JsonSchema>();
+  for (const file of readdirSync(schemaDir, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.json')) continue;
+    const schema = JSON.parse(readFileSync(join(schemaDir, file), 'utf8')) as JsonSchema;
+    const id = schema.$id;
+    if (typeof id !== 'string' || !id.startsWith(SCHEMA_BASE))
+      throw new Error(`${file}: $id must start with ${SCHEMA_BASE}`);
+    const name = id.slice(SCHEMA_BASE.length);
+    if (schemas.has(name)) throw new Error(`${file}: duplicate schema name ${name}`);
+    schemas.set(name, schema);
+  }
+  return schemas;
+}
+
+const schemas = loadSchemas();
+
+// ajv-formats is CommonJS; under ESM its default export is the module object or the function itself.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+
+/** The one Ajv instance: every schema is added once and each validator compiled once, on first use. */
+const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: true, coerceTypes: false });
+addFormats(ajv);
+ajv.addKeyword({ keyword: 'example' });
+for (const schema of schemas.values()) ajv.addSchema(schema);
+
+const validators = new Map<string, ValidateFunction>();
+
+/** Names of every contract in libs/schemas/json. */
+export function schemaNames(): string[] {
+  return [...schemas.keys()].sort();
+}
+
+/** The raw JSON Schema of a contract. */
+export function getSchema(name: string): JsonSchema {
+  const schema = schemas.get(name);
+  if (!schema) throw new Error(`unknown schema ${name}`);
+  return schema;
+}
+
+/** The compiled validator of a contract (compiled on first use, then cached). */
+export function getValidator<T = unknown>(name: string): ValidateFunction<T> {
+  let validate = validators.get(name);
+  if (!validate) {
+    validate = ajv.getSchema(SCHEMA_BASE + name);
+    if (!validate) throw new Error(`unknown schema ${name}`);
+    validators.set(name, validate);
+  }
+  return validate as ValidateFunction<T>;
+}
+
+export type { ErrorObject };
