@@ -1,0 +1,69 @@
+import { ConfigError, env, loadConfig, type ConfigOf } from '@mrp/platform';
+
+/** Every setting of auth-service: env var, default and meaning. */
+export const authServiceConfigSpec = {
+  appEnv: env.oneOf(
+    'APP_ENV',
+    ['development', 'test', 'production'],
+    'development',
+    'Deployment profile; production never generates keys.',
+  ),
+  host: env.string('HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 in containers).'),
+  port: env.int('PORT', 3001, 'HTTP port.', { min: 0, max: 65535 }),
+  logLevel: env.oneOf(
+    'LOG_LEVEL',
+    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    'info',
+    'Minimum log level.',
+  ),
+  issuer: env.string('AUTH_ISSUER', 'mrp-auth', '`iss` of the tokens issued.'),
+  audience: env.string('AUTH_AUDIENCE', 'mrp-platform', '`aud` of the tokens issued.'),
+  accessTokenTtlSeconds: env.int('AUTH_ACCESS_TOKEN_TTL_SECONDS', 900, 'Lifetime of a user access token.', {
+    min: 30,
+    max: 86_400,
+  }),
+  serviceTokenTtlSeconds: env.int('AUTH_SERVICE_TOKEN_TTL_SECONDS', 60, 'Lifetime of a service token.', {
+    min: 10,
+    max: 3600,
+  }),
+  signingKeyFile: env.optional(
+    'AUTH_SIGNING_KEY_FILE',
+    'PKCS#8 PEM file of the ES256 private key that signs tokens.',
+  ),
+  signingKeyPem: env.optional(
+    'AUTH_SIGNING_KEY',
+    'The same key as PEM text (e.g. from a Secret), when no file is given.',
+  ),
+  extraPublicKeyFiles: env.list(
+    'AUTH_EXTRA_PUBLIC_KEY_FILES',
+    [],
+    'Comma-separated PEM files of keys published in the JWKS but not used to sign (rotation).',
+  ),
+  devKeysDir: env.string(
+    'AUTH_DEV_KEYS_DIR',
+    '.dev/keys',
+    'Outside production, where a signing key is generated once when none is configured.',
+  ),
+  userServiceUrl: env.url(
+    'USER_SERVICE_URL',
+    'http://127.0.0.1:3002',
+    'Base URL of user-service, for the credential check.',
+  ),
+  userServiceTimeoutMs: env.int('USER_SERVICE_TIMEOUT_MS', 3000, 'Time limit of one credential check.', {
+    min: 100,
+    max: 30_000,
+  }),
+  bodyLimit: env.string('HTTP_BODY_LIMIT', '16kb', 'Largest accepted request body.'),
+};
+
+export type AuthServiceConfig = ConfigOf<typeof authServiceConfigSpec>;
+
+export function loadAuthServiceConfig(
+  source: Record<string, string | undefined> = process.env,
+): AuthServiceConfig {
+  const config = loadConfig(authServiceConfigSpec, source);
+  if (config.appEnv === 'production' && !config.signingKeyFile && !config.signingKeyPem) {
+    throw new ConfigError(['AUTH_SIGNING_KEY_FILE or AUTH_SIGNING_KEY is required when APP_ENV=production']);
+  }
+  return config;
+}

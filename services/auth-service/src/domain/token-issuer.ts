@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { SIGNING_ALGORITHM, type SigningKey } from './key-store.ts';
+
+export interface TokenIssuerOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly serviceTokenTtlSeconds: number;
+}
+
+export interface IssuedToken {
+  readonly token: string;
+  readonly expiresIn: number;
+}
+
+/** Signs short-lived access tokens: `iss`, `aud`, `sub`, `roles`, `jti`, `iat`, `exp`, and `kid` in the header. */
+export class TokenIssuer {
+  readonly #key: SigningKey;
+  readonly #options: TokenIssuerOptions;
+
+  constructor(key: SigningKey, options: TokenIssuerOptions) {
+    this.#key = key;
+    this.#options = options;
+  }
+
+  async #sign(subject: string, claims: Record<string, unknown>, ttlSeconds: number): Promise<IssuedToken> {
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: this.#key.kid, typ: 'JWT' })
+      .setIssuer(this.#options.issuer)
+      .setAudience(this.#options.audience)
+      .setSubject(subject)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(this.#key.privateKey);
+    return { token, expiresIn: ttlSeconds };
+  }
+
+  /** A user's access token, carrying the user's role. */
+  issueAccessToken(user: { id: string; email: string; role: string }): Promise<IssuedToken> {
+    return this.#sign(
+      user.id,
+      { roles: [user.role], email: user.email },
+      this.#options.accessTokenTtlSeconds,
+    );
+  }
+
+  /** A token for work done by a service itself, not on a user's behalf (role `service`). */
+  issueServiceToken(serviceName: string): Promise<IssuedToken> {
+    return this.#sign(`service:${serviceName}`, { roles: ['service'] }, this.#options.serviceTokenTtlSeconds);
+  }
+}

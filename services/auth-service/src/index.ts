@@ -1,0 +1,9 @@
+export { createAuthService, SERVICE_NAME, type AuthService } from './auth-service.ts';
+export { authServiceConfigSpec, loadAuthServiceConfig, type AuthServiceConfig } from './config.ts';
+export {
+  createKeyStore,
+  generateSigningKeyPem,
+  SIGNING_ALGORITHM,
+  type KeyStore,
+} from './domain/key-store.ts';
+export { TokenIssuer } from './domain/token-issuer.ts';

@@ -1,0 +1,10 @@
+import { createLogger, runMain, runService } from '@mrp/platform';
+import { createAuthService, SERVICE_NAME } from './auth-service.ts';
+import { loadAuthServiceConfig } from './config.ts';
+
+runMain(async () => {
+  const config = loadAuthServiceConfig();
+  const logger = createLogger({ serviceName: SERVICE_NAME, level: config.logLevel });
+  const { service } = await createAuthService(config, logger);
+  await runService({ service, port: config.port, host: config.host, logger });
+});

@@ -1,0 +1,153 @@
+import { isPgError, PG_UNIQUE_VIOLATION, type Pool } from '@mrp/platform';
+import type { Role } from '@mrp/schemas';
+
+/** A user row as the domain sees it; the hash never leaves the service's domain layer. */
+export interface UserRecord {
+  id: string;
+  email: string;
+  role: Role;
+  fullName: string;
+  passwordHash: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** created_at with full (microsecond) precision, for keyset cursors. */
+  createdAtKey: string;
+}
+
+/** Where a page starts: after this (created_at, id). */
+export interface PagePosition {
+  createdAtKey: string;
+  id: string;
+}
+
+export class EmailTakenError extends Error {
+  constructor() {
+    super('email already in use');
+    this.name = 'EmailTakenError';
+  }
+}
+
+interface Row {
+  id: string;
+  email: string;
+  role: Role;
+  full_name: string;
+  password_hash: string | null;
+  created_at: Date;
+  updated_at: Date;
+  created_at_key: string;
+}
+
+const COLUMNS = `id, email, role, full_name, password_hash, created_at, updated_at, created_at::text AS created_at_key`;
+
+function toRecord(row: Row): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    fullName: row.full_name,
+    passwordHash: row.password_hash,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    createdAtKey: row.created_at_key,
+  };
+}
+
+function rethrow(error: unknown): never {
+  if (isPgError(error, PG_UNIQUE_VIOLATION)) throw new EmailTakenError();
+  throw error;
+}
+
+/** Data access for users: plain objects in and out, SQLSTATEs mapped to domain errors. */
+export class UserRepository {
+  readonly #pool: Pool;
+
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  async insert(user: {
+    email: string;
+    role: Role;
+    fullName: string;
+    passwordHash: string | null;
+  }): Promise<UserRecord> {
+    try {
+      const { rows } = await this.#pool.query<Row>(
+        `INSERT INTO users (email, role, full_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+        [user.email, user.role, user.fullName, user.passwordHash],
+      );
+      return toRecord(rows[0]!);
+    } catch (error) {
+      return rethrow(error);
+    }
+  }
+
+  /** Inserts unless a user with that email exists; returns whether it inserted. */
+  async insertIfAbsent(user: {
+    email: string;
+    role: Role;
+    fullName: string;
+    passwordHash: string;
+  }): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO users (email, role, full_name, password_hash) VALUES ($1, $2, $3, $4)
+       ON CONFLICT ((lower(email))) DO NOTHING`,
+      [user.email, user.role, user.fullName, user.passwordHash],
+    );
+    return rowCount === 1;
+  }
+
+  async findById(id: string): Promise<UserRecord | undefined> {
+    const { rows } = await this.#pool.query<Row>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
+    const { rows } = await this.#pool.query<Row>(
+      `SELECT ${COLUMNS} FROM users WHERE lower(email) = lower($1)`,
+      [email],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Up to `limit` users after `after`, oldest first. */
+  async page(limit: number, after: PagePosition | undefined): Promise<UserRecord[]> {
+    const { rows } = after
+      ? await this.#pool.query<Row>(
+          `SELECT ${COLUMNS} FROM users WHERE (created_at, id) > ($1::timestamptz, $2::uuid)
+           ORDER BY created_at, id LIMIT $3`,
+          [after.createdAtKey, after.id, limit],
+        )
+      : await this.#pool.query<Row>(`SELECT ${COLUMNS} FROM users ORDER BY created_at, id LIMIT $1`, [limit]);
+    return rows.map(toRecord);
+  }
+
+  async update(
+    id: string,
+    changes: { email?: string; role?: Role; fullName?: string; passwordHash?: string },
+  ): Promise<UserRecord | undefined> {
+    const columns: Record<string, unknown> = {
+      email: changes.email,
+      role: changes.role,
+      full_name: changes.fullName,
+      password_hash: changes.passwordHash,
+    };
+    const set = Object.entries(columns).filter(([, value]) => value !== undefined);
+    const assignments = set.map(([column], index) => `${column} = $${index + 2}`);
+    try {
+      const { rows } = await this.#pool.query<Row>(
+        `UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, ...set.map(([, value]) => value)],
+      );
+      return rows[0] && toRecord(rows[0]);
+    } catch (error) {
+      return rethrow(error);
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query('DELETE FROM users WHERE id = $1', [id]);
+    return rowCount === 1;
+  }
+}

@@ -1,0 +1,143 @@
+import { AppError, errors } from '@mrp/platform';
+import type { Role, UserCreateRequest, UserUpdateRequest } from '@mrp/schemas';
+import {
+  EmailTakenError,
+  type PagePosition,
+  type UserRecord,
+  type UserRepository,
+} from '../data/user.repository.ts';
+import { dummyPasswordHash, hashPassword, verifyPassword } from './password-hasher.ts';
+
+const emailTaken = () => errors.conflict('email_taken', 'a user with this email already exists');
+const userNotFound = (id: string) => errors.notFound(`no user with id ${id}`);
+
+/** Opaque page cursors: base64url of the last row's position. */
+export function encodeCursor(position: PagePosition): string {
+  return Buffer.from(JSON.stringify([position.createdAtKey, position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): PagePosition {
+  const invalid = () =>
+    new AppError({
+      code: 'invalid_cursor',
+      status: 400,
+      title: 'The request is not valid',
+      detail: 'the cursor is not one this API issued',
+    });
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (
+    !Array.isArray(decoded) ||
+    decoded.length !== 2 ||
+    typeof decoded[0] !== 'string' ||
+    typeof decoded[1] !== 'string' ||
+    Number.isNaN(Date.parse(decoded[0])) ||
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(decoded[1])
+  ) {
+    throw invalid();
+  }
+  return { createdAtKey: decoded[0], id: decoded[1] };
+}
+
+/** The use cases of user management, in the words of the spec. */
+export class UserUseCases {
+  readonly #users: UserRepository;
+
+  constructor(users: UserRepository) {
+    this.#users = users;
+  }
+
+  async createUser(request: UserCreateRequest): Promise<UserRecord> {
+    const passwordHash = request.password === undefined ? null : await hashPassword(request.password);
+    try {
+      return await this.#users.insert({
+        email: request.email,
+        role: request.role,
+        fullName: request.full_name,
+        passwordHash,
+      });
+    } catch (error) {
+      if (error instanceof EmailTakenError) throw emailTaken();
+      throw error;
+    }
+  }
+
+  async listUsers(
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ users: UserRecord[]; nextCursor: string | null }> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    // One extra row tells whether another page exists.
+    const rows = await this.#users.page(limit + 1, after);
+    const users = rows.slice(0, limit);
+    const last = users.at(-1);
+    return { users, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async getUser(id: string): Promise<UserRecord> {
+    const user = await this.#users.findById(id);
+    if (!user) throw userNotFound(id);
+    return user;
+  }
+
+  async updateUser(id: string, changes: UserUpdateRequest): Promise<UserRecord> {
+    const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
+    try {
+      const updated = await this.#users.update(id, {
+        ...(changes.email !== undefined && { email: changes.email }),
+        ...(changes.role !== undefined && { role: changes.role }),
+        ...(changes.full_name !== undefined && { fullName: changes.full_name }),
+        ...(passwordHash !== undefined && { passwordHash }),
+      });
+      if (!updated) throw userNotFound(id);
+      return updated;
+    } catch (error) {
+      if (error instanceof EmailTakenError) throw emailTaken();
+      throw error;
+    }
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    if (!(await this.#users.delete(id))) throw userNotFound(id);
+  }
+
+  /**
+   * Checks an email and password. An unknown email, a user without a password and a wrong password all
+   * answer `undefined` after the same amount of hashing work, so the answer reveals nothing.
+   */
+  async verifyCredentials(
+    email: string,
+    password: string,
+  ): Promise<{ id: string; email: string; role: Role } | undefined> {
+    const user = await this.#users.findByEmail(email);
+    const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+    if (!user?.passwordHash || !matches) return undefined;
+    return { id: user.id, email: user.email, role: user.role };
+  }
+}
+
+/** The dev/test users of DESIGN.md; never seeded in production. */
+export const DEV_USERS: readonly { email: string; password: string; role: Role; fullName: string }[] = [
+  { email: 'admin@example.com', password: 'admin123', role: 'admin', fullName: 'Dev Admin' },
+  { email: 'analyst@example.com', password: 'analyst123', role: 'analyst', fullName: 'Dev Analyst' },
+  { email: 'viewer@example.com', password: 'viewer123', role: 'viewer', fullName: 'Dev Viewer' },
+];
+
+/** Creates the dev users that are missing; existing users (and their passwords) are left alone. */
+export async function seedDevUsers(users: UserRepository): Promise<string[]> {
+  const created: string[] = [];
+  for (const user of DEV_USERS) {
+    const inserted = await users.insertIfAbsent({
+      email: user.email,
+      role: user.role,
+      fullName: user.fullName,
+      passwordHash: await hashPassword(user.password),
+    });
+    if (inserted) created.push(user.email);
+  }
+  return created;
+}

@@ -1,0 +1,39 @@
+import { AppError, type RouteDefinition } from '@mrp/platform';
+import type { CredentialsVerifyRequest } from '@mrp/schemas';
+import type { UserUseCases } from '../domain/user.use-cases.ts';
+
+/**
+ * The credential check behind login. Only a service token (role `service`, issued by auth-service) may
+ * call it, and the gateway has no route to it.
+ */
+export function credentialRoutes(users: UserUseCases): RouteDefinition[] {
+  return [
+    {
+      method: 'post',
+      path: '/internal/v1/credentials/verify',
+      operationId: 'verifyCredentials',
+      summary: 'Check an email and password (service callers only).',
+      tags: ['internal'],
+      access: ['service'],
+      internal: true,
+      body: { schema: 'CredentialsVerifyRequest', mediaType: 'application/json' },
+      responses: {
+        200: { description: 'The credentials match this user', schema: 'VerifiedIdentity' },
+        401: { description: 'They match no user' },
+      },
+      async handle(ctx) {
+        const { email, password } = ctx.state.input.body as CredentialsVerifyRequest;
+        const identity = await users.verifyCredentials(email, password);
+        if (!identity) {
+          throw new AppError({
+            code: 'invalid_credentials',
+            status: 401,
+            title: 'Invalid credentials',
+            detail: 'the email or password is wrong',
+          });
+        }
+        ctx.body = identity;
+      },
+    },
+  ];
+}

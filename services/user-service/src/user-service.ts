@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import {
+  createPool,
+  createServiceApp,
+  createTokenVerifier,
+  migrate,
+  postgresReadiness,
+  type Logger,
+  type Pool,
+  type ServiceApp,
+} from '@mrp/platform';
+import type { UserServiceConfig } from './config.ts';
+import { UserRepository } from './data/user.repository.ts';
+import { seedDevUsers, UserUseCases } from './domain/user.use-cases.ts';
+import { credentialRoutes } from './http/credentials.routes.ts';
+import { userRoutes } from './http/users.routes.ts';
+
+export const SERVICE_NAME = 'user-service';
+export const MIGRATIONS_DIR = join(import.meta.dirname, '..', 'migrations');
+
+export interface UserService {
+  readonly service: ServiceApp;
+  readonly pool: Pool;
+  /** Releases the database pool. */
+  readonly close: () => Promise<void>;
+}
+
+/** Applies migrations and seeds the dev users when the configuration asks for it. */
+export async function prepareUserDatabase(config: UserServiceConfig, logger: Logger): Promise<void> {
+  if (config.migrateOnStart) {
+    const applied = await migrate(config.databaseUrl, MIGRATIONS_DIR, logger);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+  }
+}
+
+/** Wires user-service: pool, repository, use cases, routes and the shared app factory. */
+export async function createUserService(config: UserServiceConfig, logger: Logger): Promise<UserService> {
+  await prepareUserDatabase(config, logger);
+  const pool = createPool(
+    { connectionString: config.databaseUrl, max: config.databasePoolMax, applicationName: SERVICE_NAME },
+    logger,
+  );
+  const repository = new UserRepository(pool);
+  if (config.seedDevUsers) {
+    const seeded = await seedDevUsers(repository);
+    if (seeded.length > 0) logger.info({ users: seeded }, 'dev users seeded');
+  }
+  const users = new UserUseCases(repository);
+  const service = createServiceApp({
+    serviceName: SERVICE_NAME,
+    version: '0.1.0',
+    logger,
+    routes: [...userRoutes(users), ...credentialRoutes(users)],
+    verifyToken: createTokenVerifier({
+      jwksUrl: config.jwksUrl,
+      issuer: config.tokenIssuer,
+      audience: config.tokenAudience,
+    }),
+    readiness: [postgresReadiness(pool)],
+    bodyLimit: config.bodyLimit,
+  });
+  return { service, pool, close: () => pool.end() };
+}
