@@ -1,7 +1,13 @@
 // One mocha run covers unit, integration and end-to-end tests; MOCHA_SPEC narrows it (see Makefile).
 const spec = process.env.MOCHA_SPEC
   ? process.env.MOCHA_SPEC.split(' ')
-  : ['libs/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'envoy/test/**/*.test.ts', 'tests/e2e/**/*.test.ts'];
+  : [
+      'libs/*/test/**/*.test.ts',
+      'services/*/test/**/*.test.ts',
+      'envoy/test/**/*.test.ts',
+      'tests/integration/**/*.test.ts',
+      'tests/e2e/**/*.test.ts',
+    ];
 
 module.exports = {
   spec,

@@ -4,6 +4,7 @@ import { koaBody } from 'koa-body';
 import { validateRequest, type RouteSpec } from '@mrp/schemas';
 import { buildOpenApiDocument, type OpenApiDocument } from '@mrp/schemas';
 import { authenticate, requireRole, type TokenVerifier } from './auth.ts';
+import { isDatabaseUnavailable } from './db.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
@@ -80,6 +81,34 @@ function requestIdAndLogging(logger: Logger, metrics: HttpMetrics): Middleware<A
       else ctx.state.log.info(fields, 'request completed');
     }
   };
+}
+
+/** The body parser's failures (co-body / raw-body) as client errors: they are always the client's input. */
+function bodyParseError(error: Error & { status?: number; type?: string }, limit: string): AppError {
+  if (error.type === 'entity.too.large' || error.status === 413) {
+    return new AppError({
+      code: 'payload_too_large',
+      status: 413,
+      title: 'The request body is too large',
+      detail: `the body must not exceed ${limit}`,
+    });
+  }
+  if (error.status === 415) {
+    return new AppError({
+      code: 'unsupported_media_type',
+      status: 415,
+      title: 'Unsupported media type',
+      detail: error.message,
+    });
+  }
+  return new AppError({
+    code: 'malformed_body',
+    status: 400,
+    title: 'The request body cannot be parsed',
+    detail: error.message.includes('only supports object and array')
+      ? 'a JSON body must be an object or an array'
+      : 'the body is not well-formed for its content type',
+  });
 }
 
 /** Codes for the 4xx errors raised by koa-body (co-body / raw-body) and the router. */
@@ -165,6 +194,22 @@ function problemErrors(): Middleware<AppState> {
           request_id: requestId,
           ...(Array.isArray(error.errors) ? { errors: error.errors } : {}),
         });
+        return;
+      }
+      if (isDatabaseUnavailable(caught)) {
+        ctx.state.log.warn({ err: caught }, 'database unavailable');
+        sendProblem(
+          ctx,
+          {
+            type: problemType('dependency_unavailable'),
+            title: 'A dependency is unavailable',
+            status: 503,
+            detail: 'the database cannot be reached; retry shortly',
+            code: 'dependency_unavailable',
+            request_id: requestId,
+          },
+          { 'Retry-After': '1' },
+        );
         return;
       }
       ctx.state.log.error({ err: caught }, 'unhandled error');
@@ -343,6 +388,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       jsonStrict: true,
       jsonLimit: options.bodyLimit ?? '100kb',
       formLimit: options.bodyLimit ?? '100kb',
+      onError: (error) => {
+        throw bodyParseError(error, options.bodyLimit ?? '100kb');
+      },
     }),
   );
   app.use(router.routes());

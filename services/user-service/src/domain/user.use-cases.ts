@@ -35,7 +35,8 @@ export function decodeCursor(cursor: string): PagePosition {
     decoded.length !== 2 ||
     typeof decoded[0] !== 'string' ||
     typeof decoded[1] !== 'string' ||
-    Number.isNaN(Date.parse(decoded[0])) ||
+    // Exactly what Postgres prints for timestamptz, so the value always parses back.
+    !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(decoded[0]) ||
     !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(decoded[1])
   ) {
     throw invalid();

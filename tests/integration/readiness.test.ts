@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { request } from '../support/http.ts';
+import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { expectProblem } from '../support/problem.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+
+/** Polls until `check` passes or the attempts run out; bounded, and no timing is asserted. */
+async function eventually(check: () => Promise<void>, attempts = 50, intervalMs = 200): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+describe('readiness follows Postgres, liveness does not', () => {
+  let proxy: TcpProxy;
+  let platform: TestPlatform;
+
+  before(async () => {
+    proxy = new TcpProxy('127.0.0.1', 5432);
+    await proxy.start();
+    platform = await startTestPlatform({
+      userDatabaseUrl: (url) => {
+        const proxied = new URL(url);
+        proxied.port = String(proxy.port);
+        return proxied.toString();
+      },
+    });
+  });
+
+  after(async () => {
+    await proxy.start().catch(() => undefined);
+    await platform.stop();
+    await proxy.cut();
+  });
+
+  it('/readyz fails while Postgres is unreachable and recovers when it returns; /healthz stays up', async () => {
+    const token = await login(platform.authUrl, 'viewer');
+    expect((await request(`${platform.userUrl}/readyz`)).status).to.equal(200);
+
+    await proxy.cut();
+    const notReady = await request(`${platform.userUrl}/readyz`);
+    expect(notReady.status).to.equal(503);
+    expect(notReady.body).to.deep.include({ status: 'not_ready' });
+    expect((await request(`${platform.userUrl}/healthz`)).status).to.equal(200);
+    // A request that needs the database fails fast and cleanly instead of hanging.
+    const during = await request(`${platform.userUrl}/v1/users`, { token });
+    expectProblem(during, 503, 'dependency_unavailable');
+
+    await proxy.start();
+    await eventually(async () => {
+      expect((await request(`${platform.userUrl}/readyz`)).status).to.equal(200);
+    });
+    expect((await request(`${platform.userUrl}/v1/users`, { token })).status).to.equal(200);
+  });
+});
