@@ -1,0 +1,276 @@
+/**
+ * The gateway's routes and policies as plain data. This is the one place they are decided: the Envoy
+ * bootstrap for local processes and for Kubernetes is rendered from it (render-envoy-config.ts), and the
+ * Helm chart renders the same data, so nothing here may be Envoy-specific syntax.
+ */
+
+/** The services behind the gateway, by their deployment name. */
+export type ServiceName =
+  'auth-service' | 'user-service' | 'case-service' | 'scoring-service' | 'audit-telemetry-service';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+/** A service the gateway forwards to. */
+export interface GatewayService {
+  readonly name: ServiceName;
+  /** Where it listens when run as a local process. */
+  readonly localPort: number;
+  /** Where it listens inside its container. */
+  readonly containerPort: number;
+}
+
+/** Every service reachable through the gateway, in a stable order (the order clusters are rendered in). */
+export const SERVICES: readonly GatewayService[] = [
+  { name: 'auth-service', localPort: 3001, containerPort: 8080 },
+  { name: 'user-service', localPort: 3002, containerPort: 8080 },
+  { name: 'case-service', localPort: 3003, containerPort: 8080 },
+  { name: 'scoring-service', localPort: 3004, containerPort: 8080 },
+  { name: 'audit-telemetry-service', localPort: 3005, containerPort: 8080 },
+];
+
+/** The gateway's own ports. The admin interface is bound to loopback only: it can stop Envoy. */
+export const GATEWAY_PORTS = {
+  listener: 8080,
+  admin: 9901,
+  adminAddress: '127.0.0.1',
+} as const;
+
+/**
+ * A route to a service. `pathPrefix` matches whole path segments (`/v1/users` matches `/v1/users` and
+ * `/v1/users/42`, never `/v1/usersX`), and the path is forwarded unchanged: every service serves its full
+ * public paths, so a request means the same through the gateway and on the service's own port.
+ */
+export interface ServiceRoute {
+  readonly name: string;
+  readonly pathPrefix: string;
+  readonly service: ServiceName;
+}
+
+/** Everything the gateway forwards. Any other path (including `/internal/...`) is answered 404 by Envoy. */
+export const SERVICE_ROUTES: readonly ServiceRoute[] = [
+  { name: 'auth', pathPrefix: '/v1/auth', service: 'auth-service' },
+  { name: 'users', pathPrefix: '/v1/users', service: 'user-service' },
+  { name: 'cases-v1', pathPrefix: '/v1/cases', service: 'case-service' },
+  { name: 'cases-v2', pathPrefix: '/v2/cases', service: 'case-service' },
+  { name: 'scoring', pathPrefix: '/v1/scoring', service: 'scoring-service' },
+  { name: 'audit', pathPrefix: '/v1/audit', service: 'audit-telemetry-service' },
+];
+
+/** One exact method and path. */
+export interface Endpoint {
+  readonly method: HttpMethod;
+  readonly path: string;
+}
+
+/** The gateway's own liveness endpoint, answered by Envoy without calling any service. */
+export const HEALTH_ENDPOINT = {
+  method: 'GET',
+  path: '/healthz',
+  body: { status: 'ok', service: 'gateway' },
+} as const satisfies Endpoint & { body: unknown };
+
+/** Where clients log in; it needs no token and is rate limited per client address. */
+export const LOGIN_ENDPOINT: Endpoint = { method: 'POST', path: '/v1/auth/login' };
+
+/** Where clients fetch the public signing keys through the gateway. */
+export const PUBLIC_JWKS_ENDPOINT: Endpoint = { method: 'GET', path: '/v1/auth/.well-known/jwks.json' };
+
+/**
+ * The only requests that reach a service without a verified token. Everything else, including paths
+ * no route matches, must carry a valid token first (deny by default).
+ */
+export const PUBLIC_ENDPOINTS: readonly Endpoint[] = [HEALTH_ENDPOINT, LOGIN_ENDPOINT, PUBLIC_JWKS_ENDPOINT];
+
+/** How the gateway verifies access tokens. */
+export const JWT_POLICY = {
+  /** Names the provider in Envoy's config and stats. */
+  providerName: 'mrp-auth',
+  defaultIssuer: 'mrp-auth',
+  defaultAudience: 'mrp-platform',
+  /**
+   * The only algorithm auth-service signs with. Envoy has no allow-list: it refuses `none` and any
+   * algorithm the JWKS key (EC P-256, `alg: ES256`) cannot verify, which leaves exactly this one.
+   */
+  algorithm: 'ES256',
+  /** Envoy fetches the keys from auth-service directly (not through its own listener). */
+  jwksService: 'auth-service' satisfies ServiceName,
+  jwksPath: '/.well-known/jwks.json',
+  jwksFetchTimeoutMs: 1000,
+  /**
+   * Keys are cached this long, then refetched in the background. Envoy does not refetch when a token
+   * names an unknown `kid`, so a rotated-in key must be published at least this long before use.
+   */
+  jwksCacheSeconds: 300,
+  /** After a failed fetch (auth-service not up yet), try again this soon. */
+  jwksFailedRefetchMs: 1000,
+  tokenHeader: 'authorization',
+  tokenPrefix: 'Bearer ',
+  clockSkewSeconds: 30,
+  /** The verified claims, base64url-encoded JSON, as Envoy forwards them to services. */
+  payloadHeader: 'x-jwt-payload',
+} as const;
+
+/**
+ * Identity headers a client could send to impersonate someone, stripped at the edge before the token is
+ * verified so that the only identity a service sees is the one Envoy verified (`x-jwt-payload`) or the
+ * token itself.
+ */
+export const STRIPPED_IDENTITY_HEADERS: readonly string[] = [
+  JWT_POLICY.payloadHeader,
+  'x-jwt-claims',
+  'x-user',
+  'x-user-id',
+  'x-user-email',
+  'x-user-name',
+  'x-user-roles',
+  'x-user-role',
+  'x-roles',
+  'x-principal',
+  'x-subject',
+  'x-auth-user',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-groups',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-remote-user',
+  'x-remote-group',
+  'remote-user',
+  'x-authenticated-user',
+  'x-authenticated-userid',
+  'x-consumer-id',
+  'x-consumer-username',
+];
+
+/** A token bucket: `maxTokens` burst, refilled with `tokensPerFill` every `fillIntervalSeconds`. */
+export interface TokenBucket {
+  readonly maxTokens: number;
+  readonly tokensPerFill: number;
+  readonly fillIntervalSeconds: number;
+}
+
+export interface RateLimitPolicy {
+  /** Shared by all clients of one gateway instance; a backstop against floods, not a fairness tool. */
+  readonly gateway: TokenBucket;
+  /** One bucket per client address on the login endpoint, against password guessing. */
+  readonly loginPerClient: TokenBucket;
+  /** How many client addresses the login limiter tracks at once (least recently seen are forgotten). */
+  readonly loginTrackedClients: number;
+}
+
+export const RATE_LIMITS: RateLimitPolicy = {
+  gateway: { maxTokens: 2000, tokensPerFill: 1000, fillIntervalSeconds: 1 },
+  loginPerClient: { maxTokens: 20, tokensPerFill: 20, fillIntervalSeconds: 60 },
+  loginTrackedClients: 10_000,
+};
+
+/** Time limits at the edge. */
+export const TIMEOUTS = {
+  upstreamConnectMs: 1000,
+  /** Whole request to a service, including its retries and its calls to other services. */
+  routeMs: 15_000,
+  /** A client has this long to send its request headers. */
+  requestHeadersMs: 10_000,
+  streamIdleMs: 60_000,
+  connectionIdleMs: 300_000,
+  /**
+   * Envoy drops an idle upstream connection before the service does: Node closes idle keep-alive
+   * connections after 5 s, and a request sent on a connection the service is closing fails with a 503.
+   */
+  upstreamIdleMs: 4000,
+} as const;
+
+/**
+ * Retries only where the service cannot have seen the request (no connection, or reset before a byte
+ * was sent), so retrying a POST is safe; anything later is the service's answer and passes through.
+ */
+export const UPSTREAM_RETRY = {
+  retryOn: ['connect-failure', 'reset-before-request'],
+  numRetries: 1,
+} as const;
+
+export const LIMITS = {
+  /** Generous for a bearer token and cookies, small enough to refuse header-stuffing. */
+  maxRequestHeadersKb: 32,
+} as const;
+
+/**
+ * The RFC 9457 problem Envoy answers for one status of its own (local) replies. `code` and `type`
+ * follow the services' scheme (`urn:problem-type:mrp:<code>`), so a client handles an error the same
+ * whichever side produced it.
+ */
+export interface LocalReplyProblem {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  /** Fixed detail; without it, Envoy's own reason (e.g. "Jwt is expired") is the detail. */
+  readonly detail?: string;
+}
+
+export const PROBLEM_TYPE_PREFIX = 'urn:problem-type:mrp:';
+
+export const LOCAL_REPLY_PROBLEMS: readonly LocalReplyProblem[] = [
+  {
+    status: 400,
+    code: 'bad_request',
+    title: 'The request is not valid',
+    detail: 'the request could not be parsed, or its path contains an encoded slash',
+  },
+  { status: 401, code: 'unauthorized', title: 'Authentication is required' },
+  { status: 403, code: 'forbidden', title: 'Not allowed' },
+  {
+    status: 404,
+    code: 'not_found',
+    title: 'Not found',
+    detail: 'no gateway route matches this method and path',
+  },
+  {
+    status: 408,
+    code: 'request_timeout',
+    title: 'The request took too long to arrive',
+    detail: 'the request was not received in time',
+  },
+  {
+    status: 413,
+    code: 'payload_too_large',
+    title: 'The request body is too large',
+    detail: 'the request body exceeds what the gateway buffers',
+  },
+  {
+    status: 429,
+    code: 'rate_limited',
+    title: 'Too many requests',
+    detail: 'the rate limit was exceeded; retry later',
+  },
+  {
+    status: 431,
+    code: 'headers_too_large',
+    title: 'The request headers are too large',
+    detail: `the request headers exceed ${LIMITS.maxRequestHeadersKb} KiB`,
+  },
+  { status: 502, code: 'bad_gateway', title: 'Bad gateway', detail: 'the upstream service answered badly' },
+  {
+    status: 503,
+    code: 'service_unavailable',
+    title: 'Service unavailable',
+    detail: 'the upstream service is unavailable; retry later',
+  },
+  {
+    status: 504,
+    code: 'upstream_timeout',
+    title: 'Upstream timeout',
+    detail: 'the upstream service did not answer in time',
+  },
+];
+
+/** For local replies with a status not listed above. */
+export const DEFAULT_LOCAL_REPLY_PROBLEM: Omit<LocalReplyProblem, 'status'> = {
+  code: 'gateway_error',
+  title: 'The gateway could not handle the request',
+};
+
+/** The request ID header: generated when absent, kept when sent, returned on every response. */
+export const REQUEST_ID_HEADER = 'x-request-id';

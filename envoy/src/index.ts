@@ -1,0 +1,2 @@
+export * from './gateway.ts';
+export * from './render-envoy-config.ts';

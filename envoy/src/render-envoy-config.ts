@@ -1,0 +1,559 @@
+import { isIP } from 'node:net';
+import {
+  DEFAULT_LOCAL_REPLY_PROBLEM,
+  GATEWAY_PORTS,
+  HEALTH_ENDPOINT,
+  JWT_POLICY,
+  LIMITS,
+  LOCAL_REPLY_PROBLEMS,
+  LOGIN_ENDPOINT,
+  PROBLEM_TYPE_PREFIX,
+  PUBLIC_ENDPOINTS,
+  RATE_LIMITS,
+  REQUEST_ID_HEADER,
+  SERVICE_ROUTES,
+  SERVICES,
+  STRIPPED_IDENTITY_HEADERS,
+  TIMEOUTS,
+  UPSTREAM_RETRY,
+  type Endpoint,
+  type LocalReplyProblem,
+  type RateLimitPolicy,
+  type ServiceName,
+  type TokenBucket,
+} from './gateway.ts';
+
+/** A JSON value, as Envoy reads its bootstrap. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | JsonObject;
+export interface JsonObject {
+  readonly [key: string]: JsonValue;
+}
+
+/** An Envoy v3 bootstrap, ready to be written as JSON (or YAML) and passed to `envoy -c`. */
+export type EnvoyBootstrap = JsonObject;
+
+export interface SocketAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface Upstream {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Changes to the default rate limits (tests use small buckets; an environment may tune them). */
+export interface RateLimitOverrides {
+  readonly gateway?: Partial<TokenBucket>;
+  readonly loginPerClient?: Partial<TokenBucket>;
+  readonly loginTrackedClients?: number;
+}
+
+/** Where the rendered gateway runs and what it talks to. */
+export interface RenderTarget {
+  readonly listener: SocketAddress;
+  readonly admin: SocketAddress;
+  readonly upstreams: Readonly<Record<ServiceName, Upstream>>;
+  /** `STATIC` needs IP addresses; `STRICT_DNS` resolves names and follows their changes. */
+  readonly upstreamDiscovery: 'STATIC' | 'STRICT_DNS';
+  readonly issuer: string;
+  readonly audience: string;
+  readonly rateLimits?: RateLimitOverrides | undefined;
+}
+
+export interface LocalTargetOptions {
+  readonly listenerPort?: number | undefined;
+  readonly adminPort?: number | undefined;
+  readonly servicePorts?: Partial<Record<ServiceName, number>> | undefined;
+  readonly issuer?: string | undefined;
+  readonly audience?: string | undefined;
+  readonly rateLimits?: RateLimitOverrides | undefined;
+}
+
+/** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
+export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
+  const upstreams = Object.fromEntries(
+    SERVICES.map((service) => [
+      service.name,
+      { host: '127.0.0.1', port: options.servicePorts?.[service.name] ?? service.localPort },
+    ]),
+  ) as Record<ServiceName, Upstream>;
+  return {
+    listener: { address: '127.0.0.1', port: options.listenerPort ?? GATEWAY_PORTS.listener },
+    admin: { address: GATEWAY_PORTS.adminAddress, port: options.adminPort ?? GATEWAY_PORTS.admin },
+    upstreams,
+    upstreamDiscovery: 'STATIC',
+    issuer: options.issuer ?? JWT_POLICY.defaultIssuer,
+    audience: options.audience ?? JWT_POLICY.defaultAudience,
+    rateLimits: options.rateLimits,
+  };
+}
+
+export interface KubernetesTargetOptions {
+  /** The Helm release name; services are reached as `<release>-<service>`. */
+  readonly release: string;
+  /** When set, upstream names are fully qualified (`<release>-<service>.<namespace>.svc.cluster.local`). */
+  readonly namespace?: string | undefined;
+  readonly listenerPort?: number | undefined;
+  readonly adminPort?: number | undefined;
+  readonly issuer?: string | undefined;
+  readonly audience?: string | undefined;
+  readonly rateLimits?: RateLimitOverrides | undefined;
+}
+
+/** The gateway as a pod: listening on all interfaces, services found through cluster DNS. */
+export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget {
+  const suffix = options.namespace ? `.${options.namespace}.svc.cluster.local` : '';
+  const upstreams = Object.fromEntries(
+    SERVICES.map((service) => [
+      service.name,
+      { host: `${options.release}-${service.name}${suffix}`, port: service.containerPort },
+    ]),
+  ) as Record<ServiceName, Upstream>;
+  return {
+    listener: { address: '0.0.0.0', port: options.listenerPort ?? GATEWAY_PORTS.listener },
+    // Loopback even in a pod: the admin interface can drain and stop Envoy, so only the pod reaches it.
+    admin: { address: GATEWAY_PORTS.adminAddress, port: options.adminPort ?? GATEWAY_PORTS.admin },
+    upstreams,
+    upstreamDiscovery: 'STRICT_DNS',
+    issuer: options.issuer ?? JWT_POLICY.defaultIssuer,
+    audience: options.audience ?? JWT_POLICY.defaultAudience,
+    rateLimits: options.rateLimits,
+  };
+}
+
+const FILTER = {
+  headerMutation: 'envoy.filters.http.header_mutation',
+  localRateLimit: 'envoy.filters.http.local_ratelimit',
+  jwtAuthn: 'envoy.filters.http.jwt_authn',
+  router: 'envoy.filters.http.router',
+} as const;
+
+const TYPE = {
+  hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  headerMutation: 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
+  localRateLimit: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+  jwtAuthn: 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
+  router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  stdoutLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+  httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  celFilter: 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter',
+  downstreamConnections:
+    'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
+} as const;
+
+/** Caps open client connections; Envoy warns at start-up without one, and it bounds memory under floods. */
+const MAX_DOWNSTREAM_CONNECTIONS = 10_000;
+/** Envoy's edge recommendation: bounds per-connection buffering against slow-reader attacks. */
+const CONNECTION_BUFFER_LIMIT_BYTES = 32_768;
+
+/**
+ * Renders the Envoy v3 bootstrap for `target` from the gateway's routes and policies (gateway.ts).
+ * Pure: the same target always gives the same config.
+ */
+export function renderEnvoyConfig(target: RenderTarget): EnvoyBootstrap {
+  checkTarget(target);
+  const rateLimits = mergeRateLimits(target.rateLimits);
+  return {
+    node: { id: 'mrp-gateway', cluster: 'mrp-gateway' },
+    admin: { address: socketAddress(target.admin) },
+    overload_manager: {
+      resource_monitors: [
+        {
+          name: 'envoy.resource_monitors.global_downstream_max_connections',
+          typed_config: {
+            '@type': TYPE.downstreamConnections,
+            max_active_downstream_connections: MAX_DOWNSTREAM_CONNECTIONS,
+          },
+        },
+      ],
+    },
+    static_resources: {
+      listeners: [
+        {
+          name: 'gateway',
+          address: socketAddress(target.listener),
+          per_connection_buffer_limit_bytes: CONNECTION_BUFFER_LIMIT_BYTES,
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: httpConnectionManager(target, rateLimits),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: SERVICES.map((service) => cluster(service.name, target)),
+    },
+  };
+}
+
+function httpConnectionManager(target: RenderTarget, rateLimits: RateLimitPolicy): JsonObject {
+  return {
+    '@type': TYPE.hcm,
+    stat_prefix: 'gateway',
+    codec_type: 'AUTO',
+    server_name: 'mrp-gateway',
+    // The peer address is the client: no proxy in front is trusted, so a client cannot choose its own
+    // address through X-Forwarded-For (which is what the per-client login limit keys on).
+    use_remote_address: true,
+    xff_num_trusted_hops: 0,
+    // Route and JWT rules see one canonical path; `/v1/auth/../users` or `//v1/users` cannot slip past
+    // them, and an encoded slash (%2F) is refused rather than guessed at.
+    normalize_path: true,
+    merge_slashes: true,
+    path_with_escaped_slashes_action: 'REJECT_REQUEST',
+    generate_request_id: true,
+    preserve_external_request_id: true,
+    always_set_request_id_in_response: true,
+    max_request_headers_kb: LIMITS.maxRequestHeadersKb,
+    request_headers_timeout: duration(TIMEOUTS.requestHeadersMs),
+    stream_idle_timeout: duration(TIMEOUTS.streamIdleMs),
+    common_http_protocol_options: {
+      idle_timeout: duration(TIMEOUTS.connectionIdleMs),
+      // `x_user_id` would slip past the identity-header strip and could reach a framework that folds
+      // it into `x-user-id`.
+      headers_with_underscores_action: 'DROP_HEADER',
+    },
+    http2_protocol_options: {
+      max_concurrent_streams: 100,
+      initial_stream_window_size: 65_536,
+      initial_connection_window_size: 1_048_576,
+    },
+    access_log: [accessLog()],
+    local_reply_config: localReplyConfig(),
+    route_config: routeConfig(rateLimits),
+    // Order matters: identity headers go before anything reads them; the flood limit runs before the
+    // (costlier) signature check; the router is last.
+    http_filters: [
+      { name: FILTER.headerMutation, typed_config: stripIdentityHeaders() },
+      { name: FILTER.localRateLimit, typed_config: gatewayRateLimit(rateLimits.gateway) },
+      { name: FILTER.jwtAuthn, typed_config: jwtAuthentication(target) },
+      { name: FILTER.router, typed_config: { '@type': TYPE.router } },
+    ],
+  };
+}
+
+function stripIdentityHeaders(): JsonObject {
+  return {
+    '@type': TYPE.headerMutation,
+    mutations: { request_mutations: STRIPPED_IDENTITY_HEADERS.map((header) => ({ remove: header })) },
+  };
+}
+
+function jwtAuthentication(target: RenderTarget): JsonObject {
+  const jwks = target.upstreams[JWT_POLICY.jwksService];
+  return {
+    '@type': TYPE.jwtAuthn,
+    providers: {
+      [JWT_POLICY.providerName]: {
+        issuer: target.issuer,
+        audiences: [target.audience],
+        remote_jwks: {
+          http_uri: {
+            uri: `http://${hostForUri(jwks.host)}:${jwks.port}${JWT_POLICY.jwksPath}`,
+            cluster: JWT_POLICY.jwksService,
+            timeout: duration(JWT_POLICY.jwksFetchTimeoutMs),
+          },
+          cache_duration: duration(JWT_POLICY.jwksCacheSeconds * 1000),
+          // Fetched and refreshed in the background. The listener opens once the first fetch ends,
+          // failed or not (bounded by the fetch timeout), so Envoy serves before auth-service is up and
+          // retries soon after. Only while no usable keys are cached does a request fetch them itself.
+          async_fetch: {
+            fast_listener: false,
+            failed_refetch_duration: duration(JWT_POLICY.jwksFailedRefetchMs),
+          },
+        },
+        // Only the Authorization header: tokens in query strings end up in logs.
+        from_headers: [{ name: JWT_POLICY.tokenHeader, value_prefix: JWT_POLICY.tokenPrefix }],
+        // Services verify the token again (zero trust), so it is forwarded as sent.
+        forward: true,
+        forward_payload_header: JWT_POLICY.payloadHeader,
+        clock_skew_seconds: JWT_POLICY.clockSkewSeconds,
+        payload_in_metadata: 'jwt_payload',
+      },
+    },
+    // First match wins: the public endpoints need nothing, everything else (unrouted paths too) needs a
+    // verified token, so a route added without thought is protected.
+    rules: [
+      ...PUBLIC_ENDPOINTS.map((endpoint) => ({ match: exactMatch(endpoint) })),
+      { match: { prefix: '/' }, requires: { provider_name: JWT_POLICY.providerName } },
+    ],
+  };
+}
+
+function routeConfig(rateLimits: RateLimitPolicy): JsonObject {
+  const routeAction = (cluster: ServiceName): JsonObject => ({
+    cluster,
+    timeout: duration(TIMEOUTS.routeMs),
+    retry_policy: { retry_on: UPSTREAM_RETRY.retryOn.join(','), num_retries: UPSTREAM_RETRY.numRetries },
+  });
+  return {
+    name: 'gateway',
+    virtual_hosts: [
+      {
+        name: 'gateway',
+        domains: ['*'],
+        routes: [
+          {
+            name: 'healthz',
+            match: exactMatch(HEALTH_ENDPOINT),
+            direct_response: { status: 200, body: { inline_string: JSON.stringify(HEALTH_ENDPOINT.body) } },
+          },
+          {
+            name: 'auth-login',
+            match: exactMatch(LOGIN_ENDPOINT),
+            route: routeAction('auth-service'),
+            typed_per_filter_config: { [FILTER.localRateLimit]: loginRateLimit(rateLimits) },
+          },
+          ...SERVICE_ROUTES.map((route) => ({
+            name: route.name,
+            match: { path_separated_prefix: route.pathPrefix },
+            route: routeAction(route.service),
+          })),
+        ],
+      },
+    ],
+  };
+}
+
+function rateLimitBase(statPrefix: string, bucket: TokenBucket): JsonObject {
+  const always = (runtimeKey: string): JsonObject => ({
+    default_value: { numerator: 100, denominator: 'HUNDRED' },
+    runtime_key: runtimeKey,
+  });
+  return {
+    '@type': TYPE.localRateLimit,
+    stat_prefix: statPrefix,
+    token_bucket: tokenBucket(bucket),
+    filter_enabled: always(`${statPrefix}_rate_limit_enabled`),
+    filter_enforced: always(`${statPrefix}_rate_limit_enforced`),
+    enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
+  };
+}
+
+function gatewayRateLimit(bucket: TokenBucket): JsonObject {
+  return rateLimitBase('gateway', bucket);
+}
+
+/**
+ * The login route's own limiter (it replaces the listener-wide one on that route): a wildcard
+ * `remote_address` descriptor makes Envoy keep one bucket per client address (up to
+ * `loginTrackedClients`, least recently seen evicted), and the default bucket stays a route-wide cap.
+ */
+function loginRateLimit(rateLimits: RateLimitPolicy): JsonObject {
+  return {
+    ...rateLimitBase('login', rateLimits.gateway),
+    descriptors: [
+      { entries: [{ key: 'remote_address' }], token_bucket: tokenBucket(rateLimits.loginPerClient) },
+    ],
+    rate_limits: [{ actions: [{ remote_address: {} }] }],
+    max_dynamic_descriptors: rateLimits.loginTrackedClients,
+    always_consume_default_token_bucket: true,
+  };
+}
+
+function localReplyConfig(): JsonObject {
+  const statusIs = (status: number): JsonObject => ({
+    status_code_filter: {
+      comparison: {
+        op: 'EQ',
+        value: { default_value: status, runtime_key: `gateway_local_reply_${status}` },
+      },
+    },
+  });
+  const problem401 = LOCAL_REPLY_PROBLEMS.find((problem) => problem.status === 401)!;
+  return {
+    mappers: [
+      // Direct responses that succeed (/healthz) are local replies too; they keep their own body.
+      {
+        filter: {
+          status_code_filter: {
+            comparison: {
+              op: 'LE',
+              value: { default_value: 399, runtime_key: 'gateway_local_reply_success' },
+            },
+          },
+        },
+        body_format_override: {
+          text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' },
+          content_type: 'application/json',
+        },
+      },
+      // jwt_authn answers 403 for a token minted for another audience. For this gateway that token is
+      // as invalid as any other (RFC 6750 `invalid_token`), so every jwt_authn refusal is a 401.
+      {
+        filter: {
+          extension_filter: {
+            name: 'envoy.access_loggers.extension_filters.cel',
+            typed_config: {
+              '@type': TYPE.celFilter,
+              expression: "response.code_details.startsWith('jwt_authn_access_denied')",
+            },
+          },
+        },
+        status_code: 401,
+        body_format_override: problemFormat(problem401),
+      },
+      ...LOCAL_REPLY_PROBLEMS.map((problem) => ({
+        filter: statusIs(problem.status),
+        body_format_override: problemFormat(problem),
+      })),
+    ],
+    body_format: problemFormat(DEFAULT_LOCAL_REPLY_PROBLEM),
+  };
+}
+
+function problemFormat(problem: Omit<LocalReplyProblem, 'status'> & { status?: number }): JsonObject {
+  return {
+    json_format: {
+      type: `${PROBLEM_TYPE_PREFIX}${problem.code}`,
+      title: problem.title,
+      status: problem.status ?? '%RESPONSE_CODE%',
+      detail: problem.detail ?? '%LOCAL_REPLY_BODY%',
+      code: problem.code,
+      request_id: `%REQ(${REQUEST_ID_HEADER.toUpperCase()})%`,
+    },
+    content_type: 'application/problem+json',
+  };
+}
+
+function accessLog(): JsonObject {
+  return {
+    name: 'envoy.access_loggers.stdout',
+    typed_config: {
+      '@type': TYPE.stdoutLog,
+      log_format: {
+        json_format: {
+          time: '%START_TIME%',
+          service_name: 'gateway',
+          request_id: `%REQ(${REQUEST_ID_HEADER.toUpperCase()})%`,
+          method: '%REQ(:METHOD)%',
+          path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+          protocol: '%PROTOCOL%',
+          status: '%RESPONSE_CODE%',
+          response_code_details: '%RESPONSE_CODE_DETAILS%',
+          response_flags: '%RESPONSE_FLAGS%',
+          duration_ms: '%DURATION%',
+          upstream_service_time_ms: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%',
+          upstream_cluster: '%UPSTREAM_CLUSTER%',
+          upstream_host: '%UPSTREAM_HOST%',
+          client_address: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%',
+          user_agent: '%REQ(USER-AGENT)%',
+          authority: '%REQ(:AUTHORITY)%',
+          bytes_received: '%BYTES_RECEIVED%',
+          bytes_sent: '%BYTES_SENT%',
+          user_sub: '%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:jwt_payload:sub)%',
+          traceparent: '%REQ(TRACEPARENT)%',
+        },
+      },
+    },
+  };
+}
+
+function cluster(name: ServiceName, target: RenderTarget): JsonObject {
+  const upstream = target.upstreams[name];
+  return {
+    name,
+    type: target.upstreamDiscovery,
+    ...(target.upstreamDiscovery === 'STRICT_DNS' ? { dns_lookup_family: 'V4_PREFERRED' } : {}),
+    connect_timeout: duration(TIMEOUTS.upstreamConnectMs),
+    lb_policy: 'ROUND_ROBIN',
+    per_connection_buffer_limit_bytes: CONNECTION_BUFFER_LIMIT_BYTES,
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': TYPE.httpProtocolOptions,
+        common_http_protocol_options: { idle_timeout: duration(TIMEOUTS.upstreamIdleMs) },
+        explicit_http_config: { http_protocol_options: {} },
+      },
+    },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [
+        {
+          lb_endpoints: [
+            { endpoint: { address: socketAddress({ address: upstream.host, port: upstream.port }) } },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+function exactMatch(endpoint: Endpoint): JsonObject {
+  return {
+    path: endpoint.path,
+    headers: [{ name: ':method', string_match: { exact: endpoint.method } }],
+  };
+}
+
+function tokenBucket(bucket: TokenBucket): JsonObject {
+  return {
+    max_tokens: bucket.maxTokens,
+    tokens_per_fill: bucket.tokensPerFill,
+    fill_interval: duration(bucket.fillIntervalSeconds * 1000),
+  };
+}
+
+function socketAddress(address: SocketAddress): JsonObject {
+  return { socket_address: { address: address.address, port_value: address.port } };
+}
+
+/** Protobuf JSON duration ("1.5s"). */
+function duration(ms: number): string {
+  return `${ms / 1000}s`;
+}
+
+function hostForUri(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+function mergeRateLimits(overrides: RateLimitOverrides | undefined): RateLimitPolicy {
+  return checkRateLimits({
+    gateway: { ...RATE_LIMITS.gateway, ...overrides?.gateway },
+    loginPerClient: { ...RATE_LIMITS.loginPerClient, ...overrides?.loginPerClient },
+    loginTrackedClients: overrides?.loginTrackedClients ?? RATE_LIMITS.loginTrackedClients,
+  });
+}
+
+function checkTarget(target: RenderTarget): void {
+  const checkPort = (what: string, port: number): void => {
+    if (!Number.isInteger(port) || port < 1 || port > 65_535)
+      throw new Error(`${what} port ${port} is not a TCP port`);
+  };
+  checkPort('listener', target.listener.port);
+  checkPort('admin', target.admin.port);
+  for (const service of SERVICES) {
+    const upstream = target.upstreams[service.name];
+    checkPort(service.name, upstream.port);
+    if (target.upstreamDiscovery === 'STATIC' && isIP(upstream.host) === 0) {
+      throw new Error(
+        `${service.name} host "${upstream.host}" is not an IP address, which STATIC discovery needs`,
+      );
+    }
+  }
+  if (!target.issuer || !target.audience) throw new Error('issuer and audience must not be empty');
+}
+
+function checkRateLimits(policy: RateLimitPolicy): RateLimitPolicy {
+  for (const [name, bucket] of [
+    ['gateway', policy.gateway],
+    ['loginPerClient', policy.loginPerClient],
+  ] as const) {
+    if (!Number.isInteger(bucket.maxTokens) || bucket.maxTokens < 1)
+      throw new Error(`${name}.maxTokens must be a positive integer`);
+    if (!Number.isInteger(bucket.tokensPerFill) || bucket.tokensPerFill < 1) {
+      throw new Error(`${name}.tokensPerFill must be a positive integer`);
+    }
+    // Envoy's floor for a refill interval.
+    if (!(bucket.fillIntervalSeconds >= 0.05))
+      throw new Error(`${name}.fillIntervalSeconds must be at least 0.05`);
+  }
+  if (!Number.isInteger(policy.loginTrackedClients) || policy.loginTrackedClients < 1) {
+    throw new Error('loginTrackedClients must be a positive integer');
+  }
+  return policy;
+}

@@ -1,0 +1,396 @@
+import { expect } from 'chai';
+import { freePort, startEnvoy, type EnvoyProcess } from '../src/testing/envoy-process.ts';
+import {
+  LOGIN_ENDPOINT,
+  PUBLIC_JWKS_ENDPOINT,
+  RATE_LIMITS,
+  SERVICES,
+  STRIPPED_IDENTITY_HEADERS,
+  type ServiceName,
+} from '../src/gateway.ts';
+import { localTarget, renderEnvoyConfig } from '../src/render-envoy-config.ts';
+import {
+  decodePayloadHeader,
+  jsonObject,
+  send,
+  type GatewayResponse,
+  type SendOptions,
+} from './support/http-client.ts';
+import { expectProblem } from './support/problem-assertions.ts';
+import { startStubUpstream, type StubUpstream } from './support/stub-upstream.ts';
+import { createTokenKit, type TokenKit } from './support/test-tokens.ts';
+
+// Not the defaults, so a token minted for the default issuer or audience is a wrong one here.
+const ISSUER = 'mrp-auth-gateway-test';
+const AUDIENCE = 'mrp-platform-gateway-test';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOGIN_LIMIT = RATE_LIMITS.loginPerClient.maxTokens;
+
+describe('gateway (real Envoy, stub services)', function () {
+  let envoy: EnvoyProcess | undefined;
+  let port: number;
+  let tokens: TokenKit;
+  let token: string;
+  const stubs = new Map<ServiceName, StubUpstream>();
+
+  const stub = (name: ServiceName): StubUpstream => stubs.get(name)!;
+  const recordedByAll = (): number =>
+    [...stubs.values()].reduce((sum, each) => sum + each.requests.length, 0);
+  const call = (options: SendOptions): Promise<GatewayResponse> => send(port, options);
+  const authorized = (path: string, headers: Record<string, string> = {}): Promise<GatewayResponse> =>
+    call({ path, headers: { authorization: `Bearer ${token}`, ...headers } });
+  const login = (localAddress: string, headers: Record<string, string> = {}): Promise<GatewayResponse> =>
+    call({
+      method: LOGIN_ENDPOINT.method,
+      path: LOGIN_ENDPOINT.path,
+      localAddress,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: 'grant_type=password&username=analyst%40example.com&password=analyst123',
+    });
+
+  before(async function () {
+    tokens = await createTokenKit({ issuer: ISSUER, audience: AUDIENCE });
+    token = await tokens.sign();
+    const servicePorts: Partial<Record<ServiceName, number>> = {};
+    for (const service of SERVICES) {
+      const upstream = await startStubUpstream(service.name, {
+        port: await freePort(),
+        ...(service.name === 'auth-service' ? { jwks: tokens.jwks } : {}),
+      });
+      stubs.set(service.name, upstream);
+      servicePorts[service.name] = upstream.port;
+    }
+    port = await freePort();
+    const config = renderEnvoyConfig(
+      localTarget({
+        listenerPort: port,
+        adminPort: await freePort(),
+        servicePorts,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      }),
+    );
+    envoy = await startEnvoy({ config });
+  });
+
+  after(async function () {
+    await envoy?.stop();
+    await Promise.all([...stubs.values()].map((upstream) => upstream.close()));
+  });
+
+  beforeEach(function () {
+    for (const upstream of stubs.values()) upstream.reset();
+  });
+
+  describe('routing', function () {
+    const cases: readonly (readonly [path: string, service: ServiceName])[] = [
+      ['/v1/auth/sessions', 'auth-service'],
+      ['/v1/users', 'user-service'],
+      ['/v1/users/42?active=true', 'user-service'],
+      ['/v1/cases/7', 'case-service'],
+      ['/v2/cases?priority=high', 'case-service'],
+      ['/v1/scoring/explanations/3', 'scoring-service'],
+      ['/v1/audit/events?limit=5', 'audit-telemetry-service'],
+    ];
+    for (const [path, service] of cases) {
+      it(`when the path is ${path}, it reaches ${service} with the path unchanged`, async function () {
+        const response = await authorized(path);
+        expect(response.status, response.text).to.equal(200);
+        expect(jsonObject(response)).to.include({ service, path });
+        expect(stub(service).requests.map((request) => request.url)).to.deep.equal([path]);
+        expect(recordedByAll()).to.equal(1);
+      });
+    }
+
+    it('when a path only shares a prefix with a route (/v1/usersX), it answers 404 problem+json and calls no service', async function () {
+      const problem = expectProblem(await authorized('/v1/usersX'), 404);
+      expect(problem.code).to.equal('not_found');
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it('when the path is internal to a service (/internal/...), it answers 404 problem+json and calls no service', async function () {
+      expectProblem(await authorized('/internal/users/credentials/verify'), 404);
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it('when the path has dot segments and doubled slashes, it routes the normalized path', async function () {
+      const response = await authorized('//v1//users/../cases/9');
+      expect(response.status, response.text).to.equal(200);
+      expect(stub('case-service').requests.map((request) => request.url)).to.deep.equal(['/v1/cases/9']);
+      expect(stub('user-service').requests).to.be.empty;
+    });
+
+    it('when the path has an encoded slash, it answers 400 problem+json and calls no service', async function () {
+      // Refused before Envoy would generate a request id, so only a client-sent one is echoed.
+      const response = await authorized('/v1/users/a%2F..%2F..%2Finternal', { 'x-request-id': 'rid-400' });
+      expect(expectProblem(response, 400).request_id).to.equal('rid-400');
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it('when GET /healthz is called without a token, Envoy answers 200 JSON itself', async function () {
+      const response = await call({ path: '/healthz' });
+      expect(response.status).to.equal(200);
+      expect(response.headers['content-type']).to.equal('application/json');
+      expect(jsonObject(response)).to.include({ status: 'ok' });
+      expect(recordedByAll()).to.equal(0);
+    });
+  });
+
+  describe('authentication', function () {
+    const refusals: readonly (readonly [what: string, authorization: () => Promise<string | undefined>])[] = [
+      ['missing', () => Promise.resolve(undefined)],
+      ['malformed', () => Promise.resolve('Bearer not-a-jwt')],
+      ['not sent with the Bearer scheme', async () => `Token ${await tokens.sign()}`],
+      ['signed by another key under the same kid', async () => `Bearer ${await tokens.signWithForeignKey()}`],
+      ['expired (well past the clock skew)', async () => `Bearer ${await tokens.sign({ expiresIn: -600 })}`],
+      ['from the wrong issuer', async () => `Bearer ${await tokens.sign({ iss: 'mrp-auth' })}`],
+      ['for the wrong audience', async () => `Bearer ${await tokens.sign({ aud: 'mrp-platform' })}`],
+      ['unsigned (alg: none)', () => Promise.resolve(`Bearer ${tokens.unsigned()}`)],
+    ];
+    for (const [what, authorization] of refusals) {
+      it(`when the token is ${what}, it answers 401 problem+json with WWW-Authenticate and calls no service`, async function () {
+        const value = await authorization();
+        const response = await call({
+          path: '/v1/users/42',
+          headers: value === undefined ? {} : { authorization: value },
+        });
+        const problem = expectProblem(response, 401);
+        expect(problem.code).to.equal('unauthorized');
+        expect(response.headers['www-authenticate']).to.match(/^Bearer /);
+        expect(recordedByAll()).to.equal(0);
+      });
+    }
+
+    it('when the token is valid, it reaches the service with Authorization intact and the verified claims in x-jwt-payload', async function () {
+      const response = await authorized('/v1/users/42');
+      expect(response.status, response.text).to.equal(200);
+      const [received] = stub('user-service').requests;
+      expect(received?.headers.authorization).to.equal(`Bearer ${token}`);
+      const claims = decodePayloadHeader(received?.headers['x-jwt-payload']);
+      expect(claims).to.include({
+        iss: ISSUER,
+        aud: AUDIENCE,
+        sub: 'user-00000000-0000-4000-8000-000000000001',
+      });
+      expect(claims.roles).to.deep.equal(['analyst']);
+    });
+
+    it('when a client sends identity headers with a valid token, only Envoy’s own x-jwt-payload reaches the service', async function () {
+      const forged = Object.fromEntries(STRIPPED_IDENTITY_HEADERS.map((name) => [name, 'forged-admin']));
+      forged['x-jwt-payload'] = Buffer.from(
+        JSON.stringify({ sub: 'forged-admin', roles: ['admin'] }),
+      ).toString('base64url');
+      const response = await authorized('/v1/users/42', { ...forged, x_user_id: 'forged-admin' });
+      expect(response.status, response.text).to.equal(200);
+      const headers = stub('user-service').requests[0]?.headers ?? {};
+      for (const name of STRIPPED_IDENTITY_HEADERS.filter((header) => header !== 'x-jwt-payload')) {
+        expect(headers, name).not.to.have.property(name);
+      }
+      expect(headers).not.to.have.property('x_user_id');
+      expect(JSON.stringify(headers)).not.to.include('forged-admin');
+      expect(decodePayloadHeader(headers['x-jwt-payload']).sub).to.equal(
+        'user-00000000-0000-4000-8000-000000000001',
+      );
+    });
+
+    it('when a client sends identity headers to the public login endpoint, they are removed there too', async function () {
+      const response = await login('127.0.0.3', {
+        'x-jwt-payload': 'forged',
+        'x-user-roles': 'admin',
+        'x-forwarded-user': 'root',
+      });
+      expect(response.status, response.text).to.equal(200);
+      const headers = stub('auth-service').requests[0]?.headers ?? {};
+      expect(headers).not.to.have.any.keys('x-jwt-payload', 'x-user-roles', 'x-forwarded-user');
+    });
+
+    it('when logging in without a token, the request reaches auth-service with its body unchanged', async function () {
+      const response = await login('127.0.0.3');
+      expect(response.status, response.text).to.equal(200);
+      expect(stub('auth-service').requests).to.have.lengthOf(1);
+      expect(stub('auth-service').requests[0]).to.deep.include({
+        method: 'POST',
+        url: '/v1/auth/login',
+        body: 'grant_type=password&username=analyst%40example.com&password=analyst123',
+      });
+    });
+
+    it('when fetching the public JWKS without a token, it reaches auth-service', async function () {
+      const response = await call({ method: PUBLIC_JWKS_ENDPOINT.method, path: PUBLIC_JWKS_ENDPOINT.path });
+      expect(response.status, response.text).to.equal(200);
+      expect(jsonObject(response)).to.deep.equal(tokens.jwks);
+      expect(stub('auth-service').requests.map((request) => request.url)).to.deep.equal([
+        PUBLIC_JWKS_ENDPOINT.path,
+      ]);
+    });
+
+    it('when the login path is called with GET, it is not public and needs a token', async function () {
+      expectProblem(await call({ path: LOGIN_ENDPOINT.path }), 401);
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it('when dot segments lead from a public path to a protected one, a token is still required', async function () {
+      expectProblem(await call({ path: '/v1/auth/.well-known/../../users/42' }), 401);
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it('when no route matches and no token is sent, it answers 401 (deny by default, routes are not revealed)', async function () {
+      expectProblem(await call({ path: '/internal/users/credentials/verify' }), 401);
+      expect(recordedByAll()).to.equal(0);
+    });
+  });
+
+  describe('request ids', function () {
+    it('when the client sends no x-request-id, Envoy generates a UUID, forwards it and returns it', async function () {
+      const response = await authorized('/v1/users');
+      expect(response.status).to.equal(200);
+      expect(response.headers['x-request-id']).to.match(UUID);
+      expect(stub('user-service').requests[0]?.headers['x-request-id']).to.equal(
+        response.headers['x-request-id'],
+      );
+    });
+
+    it('when the client sends an x-request-id, it is kept, forwarded and returned', async function () {
+      const response = await authorized('/v1/users', { 'x-request-id': 'client-chosen-id-1' });
+      expect(response.status).to.equal(200);
+      expect(response.headers['x-request-id']).to.equal('client-chosen-id-1');
+      expect(stub('user-service').requests[0]?.headers['x-request-id']).to.equal('client-chosen-id-1');
+    });
+
+    it('when Envoy refuses a request (401), the problem and the header carry the request id', async function () {
+      const generated = expectProblem(await call({ path: '/v1/users' }), 401);
+      expect(generated.request_id).to.match(UUID);
+      const kept = expectProblem(
+        await call({ path: '/v1/users', headers: { 'x-request-id': 'rid-401' } }),
+        401,
+      );
+      expect(kept.request_id).to.equal('rid-401');
+    });
+
+    it('when no route matches (404), the problem and the header carry the request id', async function () {
+      const problem = expectProblem(await authorized('/v9/nowhere', { 'x-request-id': 'rid-404' }), 404);
+      expect(problem.request_id).to.equal('rid-404');
+    });
+
+    it('when the rate limit refuses a request (429), the problem and the header carry the request id', async function () {
+      let response: GatewayResponse | undefined;
+      for (let attempt = 0; attempt <= LOGIN_LIMIT + 5 && response?.status !== 429; attempt += 1) {
+        response = await login('127.0.0.20', { 'x-request-id': `rid-429-${attempt}` });
+      }
+      const problem = expectProblem(response!, 429);
+      expect(problem.request_id).to.match(/^rid-429-\d+$/);
+    });
+  });
+
+  describe('unavailable services', function () {
+    it('when a service has no listener, it answers 503 problem+json with the request id', async function () {
+      await stub('case-service').close();
+      try {
+        const problem = expectProblem(await authorized('/v1/cases', { 'x-request-id': 'rid-503' }), 503);
+        expect(problem.code).to.equal('service_unavailable');
+        expect(problem.request_id).to.equal('rid-503');
+        // Envoy's reason names the connection failure; the client gets a stable sentence instead.
+        expect(problem.detail).not.to.match(/reset|connect/i);
+      } finally {
+        await stub('case-service').listen();
+      }
+    });
+  });
+
+  describe('rate limits', function () {
+    const firstClient = '127.0.0.10';
+    let firstBurst: GatewayResponse[];
+
+    before(async function () {
+      firstBurst = [];
+      for (let attempt = 0; attempt < 30; attempt += 1) firstBurst.push(await login(firstClient));
+    });
+
+    it('when one client sends a burst of 30 logins, the first 20 pass and the rest get 429 problem+json with x-ratelimit headers', function () {
+      expect(firstBurst.slice(0, LOGIN_LIMIT).map((response) => response.status)).to.deep.equal(
+        Array(LOGIN_LIMIT).fill(200),
+      );
+      const refused = firstBurst.filter((response) => response.status === 429);
+      // The bucket refills continuously (20 a minute), so one more may slip through during the burst.
+      expect(refused.length).to.be.within(30 - LOGIN_LIMIT - 1, 30 - LOGIN_LIMIT);
+      expect(firstBurst.every((response) => response.status === 200 || response.status === 429)).to.be.true;
+      for (const response of refused) {
+        expectProblem(response, 429);
+        expect(response.headers['x-ratelimit-limit']).to.equal(String(LOGIN_LIMIT));
+        expect(response.headers['x-ratelimit-remaining']).to.equal('0');
+        expect(response.headers['x-ratelimit-reset']).to.match(/^\d+$/);
+      }
+    });
+
+    it('when the same burst comes from another client address, it is limited independently', async function () {
+      const secondBurst: GatewayResponse[] = [];
+      for (let attempt = 0; attempt < 30; attempt += 1) secondBurst.push(await login('127.0.0.11'));
+      expect(secondBurst.slice(0, LOGIN_LIMIT).map((response) => response.status)).to.deep.equal(
+        Array(LOGIN_LIMIT).fill(200),
+      );
+      expect(secondBurst.filter((response) => response.status === 429).length).to.be.at.least(
+        30 - LOGIN_LIMIT - 1,
+      );
+    });
+
+    it('when a limited client calls an ordinary authenticated route, the login bucket does not apply', async function () {
+      expect((await login(firstClient)).status).to.equal(429);
+      const response = await call({
+        path: '/v1/users',
+        localAddress: firstClient,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status, response.text).to.equal(200);
+      expect(response.headers['x-ratelimit-limit']).to.equal(String(RATE_LIMITS.gateway.maxTokens));
+    });
+
+    it('when a client claims other addresses in X-Forwarded-For, it is still limited by its real address', async function () {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 30; attempt += 1) {
+        statuses.push((await login('127.0.0.12', { 'x-forwarded-for': `203.0.113.${attempt + 1}` })).status);
+      }
+      expect(statuses.filter((status) => status === 429).length).to.be.at.least(30 - LOGIN_LIMIT - 1);
+    });
+
+    it('when a login is refused by the limit, auth-service never sees it', async function () {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 5; attempt += 1) statuses.push((await login(firstClient)).status);
+      expect(statuses.filter((status) => status === 429)).to.have.length.of.at.least(4);
+      expect(stub('auth-service').requests).to.have.lengthOf(
+        statuses.filter((status) => status === 200).length,
+      );
+    });
+  });
+
+  describe('access log', function () {
+    it('when a request is served, one JSON line records it with id, method, path, status, timing, upstream, flags, client and bytes', async function () {
+      await authorized('/v1/users/7?expand=roles', {
+        'x-request-id': 'rid-log-200',
+        'user-agent': 'gateway-test/1.0',
+      });
+      const entry = await envoy!.waitForAccessLog((line) => line.request_id === 'rid-log-200');
+      expect(entry).to.include({
+        method: 'GET',
+        path: '/v1/users/7?expand=roles',
+        status: 200,
+        upstream_cluster: 'user-service',
+        upstream_host: `127.0.0.1:${stub('user-service').port}`,
+        response_flags: '-',
+        client_address: '127.0.0.1',
+        user_agent: 'gateway-test/1.0',
+        user_sub: 'user-00000000-0000-4000-8000-000000000001',
+      });
+      expect(entry.duration_ms).to.be.a('number');
+      expect(entry.bytes_sent).to.be.a('number').above(0);
+      expect(entry.bytes_received).to.be.a('number');
+      expect(new Date(String(entry.time)).toString()).not.to.equal('Invalid Date');
+    });
+
+    it('when a request is refused, its line says why', async function () {
+      await call({ path: '/v1/users', headers: { 'x-request-id': 'rid-log-401' } });
+      const entry = await envoy!.waitForAccessLog((line) => line.request_id === 'rid-log-401');
+      expect(entry.status).to.equal(401);
+      expect(entry.response_code_details).to.equal('jwt_authn_access_denied{Jwt_is_missing}');
+    });
+  });
+});

@@ -1,0 +1,105 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { JSONWebKeySet } from 'jose';
+import { JWT_POLICY } from '../../src/gateway.ts';
+
+/** A request as the stub service received it. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/**
+ * A stand-in for one service behind the gateway: it records every request and answers 200 JSON naming
+ * itself, so a test can tell which service a request reached and exactly what it was sent.
+ */
+export interface StubUpstream {
+  readonly name: string;
+  readonly port: number;
+  /** Requests from clients (through Envoy), oldest first. */
+  readonly requests: RecordedRequest[];
+  /** How often Envoy fetched the JWKS (kept apart from `requests`: it is Envoy's own traffic). */
+  jwksFetches(): number;
+  /** Forgets what was recorded. */
+  reset(): void;
+  /** Stops listening (the port then refuses connections) until `listen()`. */
+  close(): Promise<void>;
+  listen(): Promise<void>;
+}
+
+export interface StubUpstreamOptions {
+  readonly port: number;
+  /** Served at the JWKS paths, as auth-service does. */
+  readonly jwks?: JSONWebKeySet;
+}
+
+export async function startStubUpstream(name: string, options: StubUpstreamOptions): Promise<StubUpstream> {
+  const requests: RecordedRequest[] = [];
+  let jwksFetches = 0;
+  let server: Server | undefined;
+
+  const serve = (): Server =>
+    createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const url = req.url ?? '';
+        res.setHeader('content-type', 'application/json');
+        if (options.jwks && url === JWT_POLICY.jwksPath) {
+          jwksFetches += 1;
+          res.end(JSON.stringify(options.jwks));
+          return;
+        }
+        requests.push({
+          method: req.method ?? '',
+          url,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.end(
+          JSON.stringify(
+            url.endsWith('/jwks.json') && options.jwks
+              ? options.jwks
+              : { service: name, method: req.method, path: url },
+          ),
+        );
+      });
+    });
+
+  const listen = async (): Promise<void> => {
+    const next = serve();
+    await new Promise<void>((resolve, reject) => {
+      next.once('error', reject);
+      next.listen(options.port, '127.0.0.1', () => {
+        resolve();
+      });
+    });
+    server = next;
+  };
+
+  const close = async (): Promise<void> => {
+    const current = server;
+    server = undefined;
+    if (!current) return;
+    current.closeAllConnections();
+    await new Promise<void>((resolve) => {
+      current.close(() => {
+        resolve();
+      });
+    });
+  };
+
+  await listen();
+  return {
+    name,
+    port: options.port,
+    requests,
+    jwksFetches: () => jwksFetches,
+    reset: () => {
+      requests.length = 0;
+    },
+    close,
+    listen,
+  };
+}
