@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { asRecord, request } from '../support/http.ts';
+import { asRecord, request, type HttpResult } from '../support/http.ts';
 import { buildUser } from '../support/factories.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
@@ -93,7 +93,8 @@ describe('user-service API (in-process, real Postgres)', () => {
         const items = page.items as { id: string }[];
         expect(items.length).to.be.at.most(2);
         seen.push(...items.map((item) => item.id));
-        url = typeof page.next_cursor === "string" ? `${users}?limit=2&cursor=${page.next_cursor}` : undefined;
+        url =
+          typeof page.next_cursor === 'string' ? `${users}?limit=2&cursor=${page.next_cursor}` : undefined;
       }
       expect(seen).to.deep.equal(all.map((user) => user.id));
       expect(new Set(seen).size).to.equal(seen.length);
@@ -201,7 +202,7 @@ describe('user-service API (in-process, real Postgres)', () => {
   });
 
   describe('bad input gets a 4xx problem, never a 5xx', () => {
-    const cases: [string, () => Promise<ReturnType<typeof request>>, number][] = [];
+    const cases: [string, () => Promise<HttpResult>, number][] = [];
     const post =
       (body: string, contentType = 'application/json') =>
       () =>

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { requestFrom, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { asRecord, request, type HttpResult } from '../support/http.ts';
+import { buildUser } from '../support/factories.ts';
+import { login, type RoleName } from '../support/platform.ts';
+import { expectProblem } from '../support/problem.ts';
+import { badTokens } from '../support/tokens.ts';
+
+describe('the platform through the real Envoy', () => {
+  let gateway: TestGateway;
+  let tokens: Record<RoleName, string>;
+
+  before(async () => {
+    gateway = await startTestGateway();
+    tokens = {
+      admin: await login(gateway.url, 'admin'),
+      analyst: await login(gateway.url, 'analyst'),
+      viewer: await login(gateway.url, 'viewer'),
+    };
+  });
+
+  after(async () => {
+    await gateway.stop();
+  });
+
+  /** Every line the services logged for a request ID. */
+  const serviceLogLines = (requestId: string) => [
+    ...gateway.platform.logs.auth.forRequest(requestId),
+    ...gateway.platform.logs.user.forRequest(requestId),
+  ];
+
+  describe('JWT enforcement at the edge', () => {
+    it('answers 401 for no token and for each bad token, without the request reaching a service', async () => {
+      const cases: Record<string, string | undefined> = {
+        'no token': undefined,
+        ...(await badTokens(gateway.platform.keysDir)),
+      };
+      for (const [name, token] of Object.entries(cases)) {
+        const requestId = `e2e-${randomUUID()}`;
+        const result = await request(`${gateway.url}/v1/users`, {
+          token,
+          headers: { 'x-request-id': requestId },
+        });
+        expect(result.status, name).to.equal(401);
+        expectProblem(result, 401);
+        expect(result.headers.get('x-request-id'), name).to.equal(requestId);
+        const logged = await gateway.envoy.waitForAccessLog((entry) => entry.request_id === requestId);
+        expect(logged.upstream_host, name).to.equal(null);
+        expect(serviceLogLines(requestId), name).to.deep.equal([]);
+      }
+    });
+
+    it('the same tokens sent straight to the service port are refused too', async () => {
+      const cases: Record<string, string | undefined> = {
+        'no token': undefined,
+        ...(await badTokens(gateway.platform.keysDir)),
+      };
+      for (const [name, token] of Object.entries(cases)) {
+        const result = await request(`${gateway.platform.userUrl}/v1/users`, { token });
+        expect(result.status, name).to.equal(401);
+      }
+    });
+
+    it('a valid token reaches the service, which sees the same request ID', async () => {
+      const requestId = `e2e-${randomUUID()}`;
+      const result = await request(`${gateway.url}/v1/users`, {
+        token: tokens.viewer,
+        headers: { 'x-request-id': requestId },
+      });
+      expect(result.status).to.equal(200);
+      const line = gateway.platform.logs.user
+        .forRequest(requestId)
+        .find((entry) => entry.message === 'request completed');
+      expect(line).to.include({ service_name: 'user-service', status_code: 200 });
+    });
+
+    it('the internal credential check is not routed by the gateway', async () => {
+      const result = await request(`${gateway.url}/internal/v1/credentials/verify`, {
+        method: 'POST',
+        token: tokens.admin,
+        json: { email: 'admin@example.com', password: 'admin123' },
+      });
+      expectProblem(result, 404);
+    });
+  });
+
+  describe('RBAC', () => {
+    const forged = {
+      'x-jwt-payload': Buffer.from(JSON.stringify({ sub: 'x', roles: ['admin'] })).toString('base64url'),
+      'x-user-roles': 'admin',
+      'x-user-id': randomUUID(),
+    };
+
+    for (const role of ['analyst', 'viewer'] as const) {
+      it(`a ${role} cannot create, update or delete users, even with identity headers of their own`, async () => {
+        const created = await request(`${gateway.url}/v1/users`, {
+          method: 'POST',
+          token: tokens.admin,
+          json: buildUser(),
+        });
+        const id = String(asRecord(created.body).id);
+        const token = tokens[role];
+        expectProblem(
+          await request(`${gateway.url}/v1/users`, {
+            method: 'POST',
+            token,
+            headers: forged,
+            json: buildUser(),
+          }),
+          403,
+        );
+        expectProblem(
+          await request(`${gateway.url}/v1/users/${id}`, {
+            method: 'PATCH',
+            token,
+            headers: forged,
+            json: { role: 'admin' },
+          }),
+          403,
+        );
+        expectProblem(
+          await request(`${gateway.url}/v1/users/${id}`, { method: 'DELETE', token, headers: forged }),
+          403,
+        );
+        expect((await request(`${gateway.url}/v1/users/${id}`, { token })).body).to.deep.equal(created.body);
+      });
+    }
+
+    it('every role can read users', async () => {
+      for (const token of Object.values(tokens))
+        expect((await request(`${gateway.url}/v1/users`, { token })).status).to.equal(200);
+    });
+  });
+
+  describe('login', () => {
+    it('a wrong password and an unknown user get the same answer', async () => {
+      const attempt = async (username: string) => {
+        const result = await request(`${gateway.url}/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ username, password: 'wrong-password' }).toString(),
+        });
+        const { request_id: _ignored, ...rest } = asRecord(result.body);
+        return { status: result.status, body: rest };
+      };
+      const [wrongPassword, unknownUser] = [
+        await attempt('admin@example.com'),
+        await attempt('nobody@example.com'),
+      ];
+      expect(wrongPassword.status).to.equal(400);
+      expect(wrongPassword).to.deep.equal(unknownUser);
+    });
+
+    it('a burst of logins from one client gets 429 with rate-limit headers; other clients are unaffected', async () => {
+      const loginFrom = (address: string) =>
+        requestFrom(address, `${gateway.url}/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'username=viewer@example.com&password=not-the-password',
+        });
+      const burst = [];
+      for (let i = 0; i < 30; i += 1) burst.push(await loginFrom('127.0.0.9'));
+      const limited = burst.filter((result) => result.status === 429);
+      expect(limited.length).to.be.at.least(10);
+      const first = limited[0]!;
+      expect(first.headers['content-type']).to.match(/^application\/problem\+json/);
+      expect(first.headers['x-ratelimit-limit']).to.be.a('string');
+      expect(first.headers['x-ratelimit-remaining']).to.equal('0');
+      expect((JSON.parse(first.body) as { request_id: string }).request_id).to.equal(
+        first.headers['x-request-id'],
+      );
+      // Another client address still gets an answer from auth-service.
+      expect((await loginFrom('127.0.0.10')).status).to.equal(400);
+    });
+  });
+
+  describe('request IDs', () => {
+    it('are generated when absent and returned on 200, 401, 404 and 503 answers', async () => {
+      const answers = [
+        await request(`${gateway.url}/v1/users`, { token: tokens.viewer }),
+        await request(`${gateway.url}/v1/users`),
+        await request(`${gateway.url}/nowhere`, { token: tokens.viewer }),
+        await request(`${gateway.url}/v1/cases`, { token: tokens.viewer }),
+      ];
+      expect(answers.map((answer) => answer.status)).to.deep.equal([200, 401, 404, 503]);
+      for (const answer of answers) expect(answer.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    });
+
+    it('a generated ID is the one the service logs', async () => {
+      const result = await request(`${gateway.url}/v1/users`, { token: tokens.viewer });
+      const requestId = result.headers.get('x-request-id')!;
+      expect(gateway.platform.logs.user.forRequest(requestId)).to.have.length.at.least(1);
+    });
+  });
+
+  describe('services not built yet', () => {
+    it('answer 503 problem+json at the gateway', async () => {
+      for (const path of ['/v1/cases', '/v2/cases', '/v1/scoring/score', '/v1/audit']) {
+        expectProblem(await request(`${gateway.url}${path}`, { token: tokens.viewer }), 503);
+      }
+    });
+  });
+
+  describe('bad input through the gateway is a 4xx problem, never a 5xx', () => {
+    const cases: [string, () => Promise<HttpResult>, number][] = [
+      [
+        'malformed JSON',
+        () =>
+          request(`${gateway.url}/v1/users`, {
+            method: 'POST',
+            token: tokens.admin,
+            body: '{"email":',
+            headers: { 'content-type': 'application/json' },
+          }),
+        400,
+      ],
+      [
+        'wrong content type',
+        () =>
+          request(`${gateway.url}/v1/users`, {
+            method: 'POST',
+            token: tokens.admin,
+            body: 'x',
+            headers: { 'content-type': 'text/plain' },
+          }),
+        415,
+      ],
+      [
+        'unknown field',
+        () =>
+          request(`${gateway.url}/v1/users`, {
+            method: 'POST',
+            token: tokens.admin,
+            json: buildUser({ extra: 1 }),
+          }),
+        400,
+      ],
+      [
+        'invalid email',
+        () =>
+          request(`${gateway.url}/v1/users`, {
+            method: 'POST',
+            token: tokens.admin,
+            json: buildUser({ email: 'x' }),
+          }),
+        400,
+      ],
+      ['non-UUID id', () => request(`${gateway.url}/v1/users/123`, { token: tokens.admin }), 400],
+      ['bad pagination', () => request(`${gateway.url}/v1/users?limit=1000`, { token: tokens.admin }), 400],
+      [
+        'oversized body',
+        () =>
+          request(`${gateway.url}/v1/users`, {
+            method: 'POST',
+            token: tokens.admin,
+            json: buildUser({ full_name: 'x'.repeat(300_000) }),
+          }),
+        413,
+      ],
+    ];
+    for (const [name, send, status] of cases) {
+      it(`${name}: ${status}`, async () => {
+        expectProblem(await send(), status);
+      });
+    }
+
+    it('a duplicate email is 409 and the first user is unchanged', async () => {
+      const first = await request(`${gateway.url}/v1/users`, {
+        method: 'POST',
+        token: tokens.admin,
+        json: buildUser(),
+      });
+      const body = asRecord(first.body);
+      expectProblem(
+        await request(`${gateway.url}/v1/users`, {
+          method: 'POST',
+          token: tokens.admin,
+          json: buildUser({ email: body.email, full_name: 'Other' }),
+        }),
+        409,
+        'email_taken',
+      );
+      expect(
+        (await request(`${gateway.url}/v1/users/${String(body.id)}`, { token: tokens.admin })).body,
+      ).to.deep.equal(body);
+    });
+  });
+});
