@@ -1,0 +1,320 @@
+/**
+ * `make dev`: the whole platform as local processes. Checks Postgres and Redis, creates the databases
+ * and runs migrations, renders and validates the Envoy config, starts every service and Envoy with
+ * prefixed readable logs, says where everything is once all are ready, and stops everything on Ctrl-C.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GATEWAY_PORTS, localTarget, renderEnvoyConfig, SERVICES } from '@mrp/gateway';
+import { createLogger, ensureDatabase, migrate } from '@mrp/platform';
+
+const root = resolve(import.meta.dirname, '..');
+/** Where dev state lives: the generated signing key and the rendered Envoy config. */
+const devDir = resolve(root, process.env.DEV_STATE_DIR ?? '.dev');
+/** Database names are this prefix plus the service's store (mrp_user, ...). */
+const databasePrefix = process.env.DEV_DATABASE_PREFIX ?? 'mrp_';
+const postgresUrl = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const rawLogs = process.env.DEV_LOG_FORMAT === 'json';
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+
+const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+const say = (text: string) => {
+  process.stdout.write(`${paint(1, '[dev]')} ${text}\n`);
+};
+
+/** A service of this repository that exists and runs as a local process. */
+interface LocalService {
+  readonly name: string;
+  readonly port: number;
+  readonly entry: string;
+  readonly env: Record<string, string>;
+  readonly database?: { readonly name: string; readonly migrations: string };
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * The local port of a service: `<NAME>_PORT` (e.g. `AUTH_SERVICE_PORT`) when set, otherwise the port
+ * from the gateway's single source of truth.
+ */
+function portOf(name: string): number {
+  const service = SERVICES.find((candidate) => candidate.name === name);
+  if (!service) throw new Error(`unknown service ${name}`);
+  const override = process.env[`${name.toUpperCase().replace(/-/g, '_')}_PORT`];
+  return override ? Number(override) : service.localPort;
+}
+
+const gatewayPort = Number(process.env.GATEWAY_PORT ?? GATEWAY_PORTS.listener);
+const adminPort = Number(process.env.GATEWAY_ADMIN_PORT ?? GATEWAY_PORTS.admin);
+
+const SERVICES_TO_RUN: readonly LocalService[] = [
+  {
+    name: 'auth-service',
+    port: portOf('auth-service'),
+    entry: 'services/auth-service/src/main.ts',
+    env: {
+      AUTH_DEV_KEYS_DIR: join(devDir, 'keys'),
+      USER_SERVICE_URL: `http://127.0.0.1:${portOf('user-service')}`,
+    },
+  },
+  {
+    name: 'user-service',
+    port: portOf('user-service'),
+    entry: 'services/user-service/src/main.ts',
+    env: {
+      DATABASE_URL: databaseUrl(`${databasePrefix}user`),
+      AUTH_JWKS_URL: `http://127.0.0.1:${portOf('auth-service')}/.well-known/jwks.json`,
+      MIGRATE_ON_START: 'false',
+    },
+    database: { name: `${databasePrefix}user`, migrations: 'services/user-service/migrations' },
+  },
+];
+
+async function reachable(url: string, probe?: { send: string; expect: string }): Promise<string | undefined> {
+  const { hostname, port } = new URL(url);
+  return new Promise((done) => {
+    const socket = connect({ host: hostname, port: Number(port), timeout: 2000 });
+    const fail = (reason: string) => {
+      socket.destroy();
+      done(reason);
+    };
+    socket.once('error', (error) => {
+      fail(error.message);
+    });
+    socket.once('timeout', () => {
+      fail('timed out');
+    });
+    socket.once('connect', () => {
+      if (!probe) {
+        socket.end();
+        done(undefined);
+        return;
+      }
+      socket.write(probe.send);
+      socket.once('data', (data) => {
+        socket.end();
+        done(
+          data.toString().startsWith(probe.expect)
+            ? undefined
+            : `unexpected answer ${JSON.stringify(data.toString())}`,
+        );
+      });
+    });
+  });
+}
+
+async function checkInfrastructure(): Promise<void> {
+  const problems: string[] = [];
+  const pg = await reachable(postgresUrl);
+  if (pg) {
+    problems.push(
+      `Postgres is not reachable at ${new URL(postgresUrl).host} (${pg}). Start it, e.g.:\n` +
+        `    pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n` +
+        `  or point POSTGRES_URL at a server you have (postgres://user@host:port/postgres).`,
+    );
+  }
+  const redis = await reachable(redisUrl, { send: 'PING\r\n', expect: '+PONG' });
+  if (redis) {
+    problems.push(
+      `Redis is not reachable at ${new URL(redisUrl).host} (${redis}). Start it, e.g.:\n` +
+        `    redis-server --daemonize yes --bind 127.0.0.1 --port 6379\n` +
+        `  or point REDIS_URL at a server you have.`,
+    );
+  }
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`${paint(31, '[dev]')} ${problem}\n`);
+    process.exit(1);
+  }
+}
+
+async function prepareDatabases(): Promise<void> {
+  const logger = createLogger({ serviceName: 'dev', level: 'warn' });
+  for (const service of SERVICES_TO_RUN) {
+    if (!service.database) continue;
+    const url = databaseUrl(service.database.name);
+    await ensureDatabase(url);
+    const applied = await migrate(url, join(root, service.database.migrations), logger);
+    say(
+      `${service.database.name}: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'migrations up to date'}`,
+    );
+  }
+}
+
+function renderGateway(): string {
+  mkdirSync(devDir, { recursive: true });
+  const file = join(devDir, 'envoy.json');
+  const servicePorts = Object.fromEntries(SERVICES.map((service) => [service.name, portOf(service.name)]));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      renderEnvoyConfig(localTarget({ listenerPort: gatewayPort, adminPort, servicePorts })),
+      null,
+      2,
+    ),
+  );
+  const check = spawnSync('envoy', ['--mode', 'validate', '-c', file, '--log-level', 'error'], {
+    encoding: 'utf8',
+  });
+  if (check.status !== 0) {
+    process.stderr.write(
+      `${paint(31, '[dev]')} the rendered Envoy config is invalid:\n${check.stdout}${check.stderr}\n`,
+    );
+    process.exit(1);
+  }
+  return file;
+}
+
+const LEVEL_COLORS: Record<string, number> = { debug: 2, info: 0, warn: 33, error: 31, fatal: 31 };
+
+/** One JSON log line as `time level message key=value...`; other lines pass through. */
+function readable(line: string): string {
+  if (rawLogs || !line.startsWith('{')) return line;
+  try {
+    const {
+      time,
+      level,
+      message,
+      service_name: _service,
+      ...fields
+    } = JSON.parse(line) as Record<string, unknown>;
+    const clock = typeof time === 'string' ? time.slice(11, 23) : '';
+    const rest = Object.entries(fields)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join(' ');
+    const label = typeof level === 'string' ? level : 'info';
+    return `${paint(2, clock)} ${paint(LEVEL_COLORS[label] ?? 0, label.padEnd(5))} ${typeof message === 'string' ? message : ''} ${paint(2, rest)}`;
+  } catch {
+    return line;
+  }
+}
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+function start(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  tint: number,
+): void {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.set(name, child);
+  const prefix = paint(tint, `${name.padEnd(13)}|`);
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      process.stdout.write(`${prefix} ${readable(line)}\n`);
+    });
+  }
+  child.once('exit', (code, signal) => {
+    children.delete(name);
+    if (!stopping) {
+      say(paint(31, `${name} exited (${signal ?? `code ${String(code)}`}); stopping the platform`));
+      void stopAll(1);
+    }
+  });
+}
+
+async function stopAll(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping...');
+  const exits = [...children.values()].map(
+    (child) =>
+      new Promise<void>((done) => {
+        child.once('exit', () => {
+          done();
+        });
+        child.kill('SIGTERM');
+      }),
+  );
+  await Promise.race([Promise.all(exits), sleep(10_000)]);
+  for (const child of children.values()) child.kill('SIGKILL');
+  say('stopped');
+  process.exit(exitCode);
+}
+
+async function waitUntil(name: string, url: string, attempts = 150): Promise<void> {
+  for (let attempt = 0; attempt < attempts && !stopping; attempt += 1) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${name} did not become ready at ${url}`);
+}
+
+async function main(): Promise<void> {
+  await checkInfrastructure();
+  await prepareDatabases();
+  const envoyConfig = renderGateway();
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  const tints = [36, 35, 34, 32, 33];
+  SERVICES_TO_RUN.forEach((service, index) => {
+    start(
+      service.name,
+      process.execPath,
+      [service.entry],
+      { APP_ENV: 'development', PORT: String(service.port), ...service.env },
+      tints[index] ?? 0,
+    );
+  });
+  start(
+    'gateway',
+    'envoy',
+    ['-c', envoyConfig, '--log-level', 'warn', '--base-id', String(process.pid % 60_000)],
+    {},
+    32,
+  );
+
+  await Promise.all([
+    ...SERVICES_TO_RUN.map((service) => waitUntil(service.name, `http://127.0.0.1:${service.port}/readyz`)),
+    waitUntil('gateway', `http://127.0.0.1:${adminPort}/ready`),
+    waitUntil('gateway', `http://127.0.0.1:${gatewayPort}/healthz`),
+  ]);
+  const notRunning = SERVICES.filter(
+    (service) => !SERVICES_TO_RUN.some((local) => local.name === service.name),
+  );
+  say(
+    [
+      paint(32, 'the platform is ready'),
+      `  gateway (Envoy)   http://localhost:${gatewayPort}   admin http://127.0.0.1:${adminPort}`,
+      ...SERVICES_TO_RUN.map(
+        (service) =>
+          `  ${service.name.padEnd(17)} http://127.0.0.1:${service.port}   (/healthz /readyz /metrics /openapi.json)`,
+      ),
+      ...(notRunning.length > 0
+        ? [
+            `  not built yet (the gateway answers 503): ${notRunning.map((service) => service.name).join(', ')}`,
+          ]
+        : []),
+      '  dev users: admin@example.com/admin123, analyst@example.com/analyst123, viewer@example.com/viewer123',
+      `  try: curl -X POST http://localhost:${gatewayPort}/v1/auth/login -d "username=admin@example.com&password=admin123"`,
+      '  Ctrl-C stops everything.',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${paint(31, '[dev]')} ${error instanceof Error ? error.message : String(error)}\n`);
+  void stopAll(1);
+});
