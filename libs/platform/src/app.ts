@@ -378,6 +378,11 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const app = new Koa<AppState>({ proxy: false });
   app.silent = true;
   app.use(requestIdAndLogging(options.logger, metrics));
+  app.use(async (ctx, next) => {
+    await next();
+    // Once shutdown starts, every answer closes its connection so keep-alive clients move elsewhere.
+    if (state.shuttingDown) ctx.set('Connection', 'close');
+  });
   app.use(problemErrors());
   app.use(
     koaBody({
