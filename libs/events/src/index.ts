@@ -1,0 +1,12 @@
+export {
+  assertValidEnvelope,
+  createEvent,
+  EVENT_TYPES,
+  InvalidEventError,
+  parseEvent,
+  type EventEnvelope,
+  type EventType,
+  type NewEvent,
+} from './envelope.ts';
+export { appendEvent, createRedis, EVENT_FIELD, STREAM_MAX_LENGTH, STREAMS } from './streams.ts';
+export type { Redis } from 'ioredis';
