@@ -139,6 +139,55 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
     });
   });
 
+  describe('POST /internal/v1/token (client credentials for services)', () => {
+    const tokenUrl = () => `${platform.authUrl}/internal/v1/token`;
+
+    it('issues a short-lived service token to a registered client', async () => {
+      const result = await request(
+        tokenUrl(),
+        form({
+          grant_type: 'client_credentials',
+          client_id: 'case-service',
+          client_secret: 'dev-case-service-secret',
+        }),
+      );
+      expect(result.status, result.text).to.equal(200);
+      const claims = decodeJwt(String(asRecord(result.body).access_token));
+      expect(claims).to.include({ sub: 'service:case-service', iss: ISSUER, aud: AUDIENCE });
+      expect(claims.roles).to.deep.equal(['service']);
+      expect(claims.exp! - claims.iat!).to.equal(60);
+    });
+
+    it('refuses a wrong secret or an unknown client with 401 invalid_client', async () => {
+      for (const [clientId, secret] of [
+        ['case-service', 'not-the-secret'],
+        ['ghost-service', 'dev-case-service-secret'],
+      ]) {
+        const result = await request(
+          tokenUrl(),
+          form({ grant_type: 'client_credentials', client_id: clientId!, client_secret: secret! }),
+        );
+        expectOAuthError(result, 401, 'invalid_client');
+      }
+    });
+
+    it('refuses another grant type and a missing secret', async () => {
+      expectOAuthError(
+        await request(
+          tokenUrl(),
+          form({ grant_type: 'password', client_id: 'case-service', client_secret: 'x' }),
+        ),
+        400,
+        'unsupported_grant_type',
+      );
+      expectOAuthError(
+        await request(tokenUrl(), form({ grant_type: 'client_credentials', client_id: 'case-service' })),
+        400,
+        'invalid_request',
+      );
+    });
+  });
+
   describe('JWKS', () => {
     it('publishes the signing key at the well-known path and under /v1/auth', async () => {
       const direct = await request(`${platform.authUrl}/.well-known/jwks.json`);

@@ -6,6 +6,7 @@ import { createKeyStore, loadOrCreateDevSigningKey, type KeyStore } from './doma
 import { TokenIssuer } from './domain/token-issuer.ts';
 import { jwksRoutes } from './http/jwks.routes.ts';
 import { loginRoutes } from './http/login.routes.ts';
+import { serviceTokenRoutes } from './http/service-token.routes.ts';
 
 export const SERVICE_NAME = 'auth-service';
 
@@ -43,7 +44,11 @@ export async function createAuthService(config: AuthServiceConfig, logger: Logge
     serviceName: SERVICE_NAME,
     version: '0.1.0',
     logger,
-    routes: [...loginRoutes(directory, tokens), ...jwksRoutes(keys)],
+    routes: [
+      ...loginRoutes(directory, tokens),
+      ...jwksRoutes(keys),
+      ...serviceTokenRoutes(tokens, config.serviceClients),
+    ],
     // Keys are loaded before the app exists, and login's dependency (user-service) has readiness of its
     // own: auth-service must keep serving its JWKS while user-service is down.
     readiness: [],

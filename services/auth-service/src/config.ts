@@ -54,16 +54,38 @@ export const authServiceConfigSpec = {
     max: 30_000,
   }),
   bodyLimit: env.string('HTTP_BODY_LIMIT', '16kb', 'Largest accepted request body.'),
+  serviceClients: env.list(
+    'AUTH_SERVICE_CLIENTS',
+    [],
+    'Comma-separated `name:secret` pairs of services allowed to get service tokens (client credentials grant). Outside production, unset means the dev client of case-service.',
+  ),
 };
 
 export type AuthServiceConfig = ConfigOf<typeof authServiceConfigSpec>;
 
+/** The development client of case-service, used outside production when none is configured (its secret is public, like the dev users'). */
+export const DEV_SERVICE_CLIENTS: readonly string[] = ['case-service:dev-case-service-secret'];
+
 export function loadAuthServiceConfig(
   source: Record<string, string | undefined> = process.env,
 ): AuthServiceConfig {
-  const config = loadConfig(authServiceConfigSpec, source);
+  const loaded = loadConfig(authServiceConfigSpec, source);
+  const config =
+    loaded.appEnv !== 'production' && loaded.serviceClients.length === 0
+      ? { ...loaded, serviceClients: [...DEV_SERVICE_CLIENTS] }
+      : loaded;
+  const problems: string[] = [];
   if (config.appEnv === 'production' && !config.signingKeyFile && !config.signingKeyPem) {
-    throw new ConfigError(['AUTH_SIGNING_KEY_FILE or AUTH_SIGNING_KEY is required when APP_ENV=production']);
+    problems.push('AUTH_SIGNING_KEY_FILE or AUTH_SIGNING_KEY is required when APP_ENV=production');
   }
+  for (const client of config.serviceClients) {
+    const [name, secret] = [client.slice(0, client.indexOf(':')), client.slice(client.indexOf(':') + 1)];
+    if (!client.includes(':') || !name || secret.length < 16) {
+      problems.push(
+        `AUTH_SERVICE_CLIENTS: each entry is name:secret with a secret of at least 16 characters`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -32,3 +32,23 @@ describe('signing keys', () => {
     expect(() => loadAuthServiceConfig({ APP_ENV: 'production' })).to.throw(ConfigError, /AUTH_SIGNING_KEY/);
   });
 });
+
+describe('service clients', () => {
+  it('outside production, case-service has a dev client when none is configured', () => {
+    expect(loadAuthServiceConfig({}).serviceClients).to.deep.equal(['case-service:dev-case-service-secret']);
+  });
+
+  it('production has no preset client and refuses short secrets', () => {
+    const key = generateSigningKeyPem();
+    expect(
+      loadAuthServiceConfig({ APP_ENV: 'production', AUTH_SIGNING_KEY: key }).serviceClients,
+    ).to.deep.equal([]);
+    expect(() =>
+      loadAuthServiceConfig({
+        APP_ENV: 'production',
+        AUTH_SIGNING_KEY: key,
+        AUTH_SERVICE_CLIENTS: 'case-service:short',
+      }),
+    ).to.throw(ConfigError, /AUTH_SERVICE_CLIENTS/);
+  });
+});

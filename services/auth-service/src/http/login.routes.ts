@@ -1,35 +1,8 @@
-import { AppError, type AppContext, type RouteDefinition } from '@mrp/platform';
-import { RequestValidationError, type TokenRequest } from '@mrp/schemas';
+import type { RouteDefinition } from '@mrp/platform';
+import type { TokenRequest } from '@mrp/schemas';
+import { oauthError, oauthErrorFormatter } from './oauth-errors.ts';
 import type { UserDirectoryClient } from '../clients/user-directory.client.ts';
 import type { TokenIssuer } from '../domain/token-issuer.ts';
-
-type OAuthErrorCode =
-  'invalid_request' | 'invalid_grant' | 'unsupported_grant_type' | 'temporarily_unavailable';
-
-const OAUTH_ERRORS = new Set<string>(['invalid_request', 'invalid_grant', 'unsupported_grant_type']);
-
-function oauthError(code: OAuthErrorCode, description: string): AppError {
-  return new AppError({ code, status: 400, title: 'The token request was refused', detail: description });
-}
-
-/**
- * RFC 6749 section 5.2: a JSON body with `error` and `error_description`, `Cache-Control: no-store`. It
- * also carries the problem members and the request ID, so clients that speak RFC 9457 read it too.
- */
-function writeOAuthError(ctx: AppContext, status: number, code: OAuthErrorCode, description: string): void {
-  ctx.status = status;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.set('Pragma', 'no-cache');
-  ctx.type = 'application/json';
-  ctx.body = {
-    error: code,
-    error_description: description,
-    type: `urn:problem-type:mrp:oauth:${code}`,
-    title: status >= 500 ? 'Login is temporarily unavailable' : 'The token request was refused',
-    status,
-    request_id: ctx.state.requestId,
-  };
-}
 
 /** `POST /v1/auth/login`: the OAuth2 resource owner password grant. */
 export function loginRoutes(directory: UserDirectoryClient, tokens: TokenIssuer): RouteDefinition[] {
@@ -68,32 +41,7 @@ export function loginRoutes(directory: UserDirectoryClient, tokens: TokenIssuer)
         ctx.set('Pragma', 'no-cache');
         ctx.body = { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn };
       },
-      formatError(ctx, error) {
-        if (error instanceof RequestValidationError) {
-          const detail =
-            error.status === 415
-              ? 'the body must be application/x-www-form-urlencoded'
-              : error.errors.map((problem) => `${problem.pointer.slice(1)}: ${problem.message}`).join('; ');
-          writeOAuthError(ctx, 400, 'invalid_request', detail);
-          return true;
-        }
-        if (error instanceof AppError && OAUTH_ERRORS.has(error.code)) {
-          writeOAuthError(ctx, 400, error.code as OAuthErrorCode, error.detail ?? error.title);
-          return true;
-        }
-        if (error instanceof AppError && error.status === 503) {
-          ctx.state.log.warn({ err: error }, 'login failed: user directory unavailable');
-          ctx.set('Retry-After', '1');
-          writeOAuthError(
-            ctx,
-            503,
-            'temporarily_unavailable',
-            'login is temporarily unavailable, try again shortly',
-          );
-          return true;
-        }
-        return false;
-      },
+      formatError: oauthErrorFormatter,
     },
   ];
 }
