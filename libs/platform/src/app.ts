@@ -4,7 +4,7 @@ import { koaBody } from 'koa-body';
 import { validateRequest, type RouteSpec } from '@mrp/schemas';
 import { buildOpenApiDocument, type OpenApiDocument } from '@mrp/schemas';
 import { authenticate, requireRole, type TokenVerifier } from './auth.ts';
-import { isDatabaseUnavailable } from './db.ts';
+import { isDatabaseUnavailable, isPgError, PG_DATA_EXCEPTION_CLASS } from './db.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
@@ -41,6 +41,8 @@ export interface ServiceAppOptions {
   readonly bodyLimit?: string;
   /** Milliseconds a readiness check may take before it counts as failed. */
   readonly readinessTimeoutMs?: number;
+  /** The service's metrics registry, when parts built before the app register metrics of their own. */
+  readonly metrics?: HttpMetrics;
 }
 
 export interface ServiceApp {
@@ -196,6 +198,19 @@ function problemErrors(): Middleware<AppState> {
         });
         return;
       }
+      if (isPgError(caught, PG_DATA_EXCEPTION_CLASS)) {
+        // Input that passed validation but not Postgres (a value out of range): still the client's input.
+        ctx.state.log.warn({ err: caught }, 'input refused by the database');
+        sendProblem(ctx, {
+          type: problemType('invalid_input'),
+          title: 'The request is not valid',
+          status: 400,
+          detail: 'a value in the request is out of range',
+          code: 'invalid_input',
+          request_id: requestId,
+        });
+        return;
+      }
       if (isDatabaseUnavailable(caught)) {
         ctx.state.log.warn({ err: caught }, 'database unavailable');
         sendProblem(
@@ -327,7 +342,7 @@ function operationalRoutes(
  * `/openapi.json`) and the service's routes, each mounted as auth -> role check -> validation -> handler.
  */
 export function createServiceApp(options: ServiceAppOptions): ServiceApp {
-  const metrics = createHttpMetrics(options.serviceName);
+  const metrics = options.metrics ?? createHttpMetrics(options.serviceName);
   const state = { shuttingDown: false };
   const documentRef: { current?: OpenApiDocument } = {};
   const routes = [

@@ -114,8 +114,15 @@ export async function migrate(connectionString: string, dir: string, logger: Log
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_FOREIGN_KEY_VIOLATION = '23503';
 
+/** SQLSTATE class 22, data exceptions (a timestamp out of range, a bad number): matched as a prefix. */
+export const PG_DATA_EXCEPTION_CLASS = '22';
+
+/** Whether `error` is a Postgres error with this SQLSTATE, or in this class when given two characters. */
 export function isPgError(error: unknown, code: string): error is { code: string; constraint?: string } {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+  if (typeof error !== 'object' || error === null) return false;
+  const actual = (error as { code?: unknown }).code;
+  if (typeof actual !== 'string' || !/^[0-9A-Z]{5}$/.test(actual)) return false;
+  return code.length === 2 ? actual.startsWith(code) : actual === code;
 }
 
 const UNAVAILABLE_CODES = new Set([

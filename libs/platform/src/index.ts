@@ -32,6 +32,7 @@ export {
   createPool,
   dropDatabase,
   ensureDatabase,
+  isDatabaseUnavailable,
   isPgError,
   migrate,
   postgresReadiness,
@@ -42,3 +43,16 @@ export {
 } from './db.ts';
 export { listen, runService, type RunningServer, type RunServiceOptions } from './server.ts';
 export { runMain } from './main.ts';
+export {
+  backoffDelay,
+  Bulkhead,
+  BulkheadRejectedError,
+  retryWithBackoff,
+  type RetryOptions,
+} from './resilience.ts';
+export {
+  decodeKeysetCursor,
+  encodeKeysetCursor,
+  isPostgresTimestamp,
+  type KeysetPosition,
+} from './keyset-cursor.ts';

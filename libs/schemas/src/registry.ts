@@ -34,6 +34,14 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 /** The one Ajv instance: every schema is added once and each validator compiled once, on first use. */
 const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: true, coerceTypes: false });
 addFormats(ajv);
+// Stricter than ajv-formats where Postgres is: its `uuid` accepts a `urn:uuid:` prefix and its
+// `date-time` the year 0000, and Postgres refuses both.
+const dateTime = ajv.formats['date-time'] as { validate: (value: string) => boolean } | undefined;
+ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+ajv.addFormat('date-time', {
+  type: 'string',
+  validate: (value: string) => !value.startsWith('0000') && (dateTime?.validate(value) ?? false),
+});
 ajv.addKeyword({ keyword: 'example' });
 for (const schema of schemas.values()) ajv.addSchema(schema);
 

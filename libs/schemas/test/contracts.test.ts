@@ -40,3 +40,30 @@ describe('JSON Schema contracts', () => {
     expect(validate({ items: [{ ...user, role: 'root' }], next_cursor: null })).to.equal(false);
   });
 });
+
+describe('formats', () => {
+  it('uuid is the plain form only (no urn:uuid: prefix, which Postgres refuses)', () => {
+    const validate = getValidator('IdParams');
+    expect(validate({ id: '4d3dfbd3-72d9-4025-b04f-3871593884e2' })).to.equal(true);
+    expect(validate({ id: 'urn:uuid:4d3dfbd3-72d9-4025-b04f-3871593884e2' })).to.equal(false);
+  });
+
+  it('date-time refuses the year 0000 and keeps refusing nonsense', () => {
+    const validate = getValidator('EventEnvelope');
+    const envelope = (time: string) => ({
+      id: '4d3dfbd3-72d9-4025-b04f-3871593884e2',
+      type: 'score_pending',
+      version: 1,
+      source: 's',
+      subject: 'case:x',
+      time,
+      request_id: null,
+      actor: null,
+      traceparent: null,
+      data: {},
+    });
+    expect(validate(envelope('2026-11-24T02:00:00Z'))).to.equal(true);
+    expect(validate(envelope('0000-01-01T00:00:00Z'))).to.equal(false);
+    expect(validate(envelope('2026-13-01T00:00:00Z'))).to.equal(false);
+  });
+});
