@@ -10,3 +10,12 @@ export {
 } from './envelope.ts';
 export { appendEvent, createRedis, EVENT_FIELD, STREAM_MAX_LENGTH, STREAMS } from './streams.ts';
 export type { Redis } from 'ioredis';
+export { enqueueEvent, OutboxRelay, type OutboxRelayOptions } from './outbox.ts';
+export {
+  defaultConsumerName,
+  StreamConsumer,
+  type DeadLetterReason,
+  type DeliveryMeta,
+  type EventHandler,
+  type StreamConsumerOptions,
+} from './stream-consumer.ts';

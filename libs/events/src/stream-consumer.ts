@@ -1,0 +1,833 @@
+import { hostname } from 'node:os';
+import type { Logger } from '@mrp/platform';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { InvalidEventError, parseEvent, type EventEnvelope } from './envelope.ts';
+import { createRedis, EVENT_FIELD, STREAM_MAX_LENGTH, STREAMS } from './streams.ts';
+
+/** Where a delivered event came from, and how many times it has been delivered (1 on the first try). */
+export interface DeliveryMeta {
+  readonly stream: string;
+  readonly entryId: string;
+  readonly deliveries: number;
+}
+
+/**
+ * Processes one event. It must be idempotent (deduplicate by `event.id`): delivery is at least once. The
+ * message is acknowledged only after the returned promise resolves, so commit before resolving.
+ */
+export type EventHandler = (event: EventEnvelope, meta: DeliveryMeta) => Promise<void>;
+
+export interface StreamConsumerOptions {
+  /** A Redis URL, or a factory of connections; the consumer opens two (one blocks) and closes them on stop. */
+  readonly redis: string | (() => Redis);
+  readonly streams: readonly string[];
+  readonly group: string;
+  /** Unique among the group's consumers: the pod or host name plus the pid (`defaultConsumerName()`). */
+  readonly consumer: string;
+  readonly handle: EventHandler;
+  readonly logger: Logger;
+  /** Deliveries after which a message that still fails is dead-lettered (default 5). */
+  readonly maxDeliveries?: number;
+  /**
+   * A message pending this long (ms) is reclaimed from whichever consumer holds it and retried (default
+   * 30000). Must exceed the longest time the handler takes.
+   */
+  readonly claimIdleMs?: number;
+  /** How often to look for idle pending messages (ms; default the smaller of claimIdleMs and 5000). */
+  readonly claimIntervalMs?: number;
+  /** How long one XREADGROUP blocks waiting for new messages (ms; default 2000). */
+  readonly blockMs?: number;
+  /** Messages read (and reclaimed) per stream per round (default 10). */
+  readonly batchSize?: number;
+  /** Where unprocessable messages are parked (default `events:dead-letter`). */
+  readonly deadLetterStream?: string;
+  /**
+   * Handler failures that say nothing about the message (its database is down): they are retried in
+   * place with backoff, without using up a delivery, so an outage delays events instead of dead-lettering
+   * them. Every other failure counts as a failed delivery.
+   */
+  readonly isTransient?: (error: unknown) => boolean;
+  /** Registry for the consumer metrics; consumers sharing a registry share the metrics. */
+  readonly registry?: Registry;
+  /** Longest `stop()` waits for the message in hand (ms; default 10000). */
+  readonly stopTimeoutMs?: number;
+  /** First and longest pause between retries while Redis or the handler's dependency is down (ms). */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+type ResolvedOptions = Required<Omit<StreamConsumerOptions, 'registry' | 'redis'>> & {
+  readonly connect: () => Redis;
+};
+
+/** `<host name>-<pid>`: unique per process, and the pod name in Kubernetes. */
+export function defaultConsumerName(): string {
+  return `${hostname()}-${process.pid}`;
+}
+
+/** A stream entry as read: `fields` is null when the entry no longer exists. */
+export interface StreamEntry {
+  readonly stream: string;
+  readonly id: string;
+  readonly fields: Readonly<Record<string, string>> | null;
+}
+
+/** A pending message as XPENDING (extended form) describes it. */
+export interface PendingEntry {
+  readonly id: string;
+  readonly consumer: string;
+  readonly idleMs: number;
+  readonly deliveries: number;
+}
+
+export type DeadLetterReason = 'missing_event' | 'invalid_event' | 'max_deliveries';
+
+export type DecodedEntry =
+  | { readonly kind: 'event'; readonly event: EventEnvelope; readonly payload: string }
+  | {
+      readonly kind: 'poison';
+      readonly reason: DeadLetterReason;
+      readonly error: string;
+      readonly payload: string;
+    };
+
+const asString = (value: unknown): string =>
+  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+
+/** `[k1, v1, k2, v2]` (RESP2 and ioredis' legacy RESP3 mapping) or a plain object, as a record. */
+export function replyToRecord(reply: unknown): Record<string, unknown> {
+  if (Array.isArray(reply)) {
+    const record: Record<string, unknown> = {};
+    for (let index = 0; index + 1 < reply.length; index += 2)
+      record[asString(reply[index])] = reply[index + 1];
+    return record;
+  }
+  if (reply instanceof Map)
+    return Object.fromEntries([...reply].map(([key, value]) => [asString(key), value]));
+  if (typeof reply === 'object' && reply !== null) return { ...(reply as Record<string, unknown>) };
+  return {};
+}
+
+/** Entries of one stream (`[[id, [field, value, ...]], ...]`), as returned by XRANGE, XCLAIM and XREADGROUP. */
+export function parseEntries(stream: string, entries: unknown): StreamEntry[] {
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry: unknown) => {
+    if (!Array.isArray(entry) || entry.length < 2) return [];
+    const fields = entry[1] === null ? null : replyToRecord(entry[1]);
+    return [
+      {
+        stream,
+        id: asString(entry[0]),
+        fields:
+          fields && Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, asString(value)])),
+      },
+    ];
+  });
+}
+
+/**
+ * The entries of an XREADGROUP reply, whatever the protocol's shape: RESP2 `[[stream, entries], ...]`,
+ * RESP3 as a flat `[stream, entries, ...]` map (ioredis' legacy mapping) or as an object; null when the
+ * block timed out.
+ */
+export function parseReadReply(reply: unknown): StreamEntry[] {
+  if (reply === null || reply === undefined) return [];
+  if (
+    Array.isArray(reply) &&
+    reply.every((item) => Array.isArray(item) && item.length === 2 && !Array.isArray(item[0]))
+  ) {
+    return reply.flatMap((item) => parseEntries(asString((item as unknown[])[0]), (item as unknown[])[1]));
+  }
+  return Object.entries(replyToRecord(reply)).flatMap(([stream, entries]) => parseEntries(stream, entries));
+}
+
+/** The extended XPENDING reply: `[[id, consumer, idle ms, deliveries], ...]`. */
+export function parsePendingEntries(reply: unknown): PendingEntry[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.flatMap((item: unknown) => {
+    if (!Array.isArray(item) || item.length < 4) return [];
+    return [
+      {
+        id: asString(item[0]),
+        consumer: asString(item[1]),
+        idleMs: Number(item[2]),
+        deliveries: Number(item[3]),
+      },
+    ];
+  });
+}
+
+/** The count of the summary XPENDING reply `[count, smallest id, greatest id, consumers]`. */
+export function parsePendingCount(reply: unknown): number {
+  return Array.isArray(reply) ? Number(reply[0] ?? 0) : 0;
+}
+
+/**
+ * How far the group is behind the end of the stream: the `lag` XINFO GROUPS reports (Redis >= 7), or,
+ * when Redis cannot tell (it answers null after deletions), entries added to the stream minus entries the
+ * group has read. Undefined when neither is known.
+ */
+export function estimateLag(
+  group: Readonly<Record<string, unknown>>,
+  stream: Readonly<Record<string, unknown>> = {},
+): number | undefined {
+  const lag = group.lag;
+  if (typeof lag === 'number' || (typeof lag === 'string' && /^\d+$/.test(lag))) return Number(lag);
+  const read = group['entries-read'];
+  const added = stream['entries-added'];
+  if (
+    (typeof read === 'number' || typeof read === 'string') &&
+    (typeof added === 'number' || typeof added === 'string')
+  ) {
+    const estimate = Number(added) - Number(read);
+    if (Number.isFinite(estimate)) return Math.max(0, estimate);
+  }
+  return undefined;
+}
+
+/** Turns an entry into an event, or says why it is poison (no event field, or not a valid event). */
+export function decodeEntry(fields: Readonly<Record<string, string>>): DecodedEntry {
+  const raw = fields[EVENT_FIELD];
+  if (raw === undefined) {
+    return {
+      kind: 'poison',
+      reason: 'missing_event',
+      error: `the entry has no "${EVENT_FIELD}" field`,
+      payload: JSON.stringify(fields),
+    };
+  }
+  try {
+    return { kind: 'event', event: parseEvent(raw), payload: raw };
+  } catch (error) {
+    const message = error instanceof InvalidEventError ? error.message : describeError(error);
+    return { kind: 'poison', reason: 'invalid_event', error: message, payload: raw };
+  }
+}
+
+export interface DeadLetter {
+  readonly stream: string;
+  readonly entryId: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly reason: DeadLetterReason;
+  readonly error: string;
+  readonly deliveries: number;
+  readonly payload: string;
+  readonly failedAt: Date;
+}
+
+/** The fields of a dead-letter entry: enough to see why it failed and to replay the original payload. */
+export function deadLetterFields(letter: DeadLetter): string[] {
+  return [
+    'stream',
+    letter.stream,
+    'entry_id',
+    letter.entryId,
+    'group',
+    letter.group,
+    'consumer',
+    letter.consumer,
+    'reason',
+    letter.reason,
+    'error',
+    letter.error.slice(0, 2000),
+    'deliveries',
+    String(letter.deliveries),
+    'failed_at',
+    letter.failedAt.toISOString(),
+    'payload',
+    letter.payload,
+  ];
+}
+
+/** Exponential backoff with jitter: between half and all of `base * 2^attempt`, capped at `max`. */
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Redis answers NOGROUP when the stream or the group is gone (deleted, or Redis lost its data). */
+export function isNoGroupError(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOGROUP');
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`no answer from Redis within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface StreamSample {
+  readonly stream: string;
+  readonly pending?: number;
+  readonly lag?: number;
+}
+
+/** The consumer metrics of one registry, shared by every consumer registered on it. */
+interface ConsumerMetrics {
+  readonly consumed: Counter<'stream' | 'type'>;
+  readonly failed: Counter<'stream'>;
+  readonly deadLettered: Counter<'stream' | 'reason'>;
+  readonly samplers: Set<() => Promise<StreamSample[]>>;
+}
+
+const metricsByRegistry = new WeakMap<Registry, ConsumerMetrics>();
+
+/**
+ * Samples every registered consumer once per scrape: both gauges collect within the same scrape, so a
+ * sampling started less than a second ago is shared instead of asking Redis twice.
+ */
+function sampleOncePerScrape(samplers: ConsumerMetrics['samplers']): () => Promise<StreamSample[]> {
+  let last: { at: number; samples: Promise<StreamSample[]> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at > 1000) {
+      last = {
+        at: Date.now(),
+        samples: Promise.all([...samplers].map((sample) => sample().catch(() => []))).then((all) =>
+          all.flat(),
+        ),
+      };
+    }
+    return last.samples;
+  };
+}
+
+function createConsumerMetrics(registry: Registry | undefined): ConsumerMetrics {
+  const existing = registry && metricsByRegistry.get(registry);
+  if (existing) return existing;
+  const registers = registry ? [registry] : [];
+  const samplers = new Set<() => Promise<StreamSample[]>>();
+  const collectSamples = sampleOncePerScrape(samplers);
+  const metrics: ConsumerMetrics = {
+    consumed: new Counter({
+      name: 'events_consumed_total',
+      help: 'Events handled and acknowledged, by stream and event type.',
+      labelNames: ['stream', 'type'],
+      registers,
+    }),
+    failed: new Counter({
+      name: 'events_failed_total',
+      help: 'Handler failures (each failed attempt), by stream.',
+      labelNames: ['stream'],
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'events_dead_lettered_total',
+      help: 'Messages parked in the dead-letter stream, by stream and reason.',
+      labelNames: ['stream', 'reason'],
+      registers,
+    }),
+    samplers,
+  };
+  // Sampled at scrape time; while Redis is down a gauge keeps its last value rather than failing the scrape.
+  new Gauge({
+    name: 'events_consumer_pending',
+    help: 'Messages delivered to the consumer group but not yet acknowledged (XPENDING), by stream.',
+    labelNames: ['stream'],
+    registers,
+    async collect() {
+      for (const sample of await collectSamples())
+        if (sample.pending !== undefined) this.set({ stream: sample.stream }, sample.pending);
+    },
+  });
+  new Gauge({
+    name: 'events_consumer_lag',
+    help: 'Entries in the stream the consumer group has not read yet, by stream.',
+    labelNames: ['stream'],
+    registers,
+    async collect() {
+      for (const sample of await collectSamples())
+        if (sample.lag !== undefined) this.set({ stream: sample.stream }, sample.lag);
+    },
+  });
+  if (registry) metricsByRegistry.set(registry, metrics);
+  return metrics;
+}
+
+// A released message looks idle this long (ms), so the next reclaim by any consumer takes it at once.
+const RELEASED_IDLE_MS = 365 * 24 * 3600 * 1000;
+// How long past its BLOCK time a read may take before its connection is presumed dead (ms).
+const READ_GRACE_MS = 10_000;
+// Errors remembered per pending message, to report the last one when it is finally dead-lettered.
+const MAX_REMEMBERED_ERRORS = 10_000;
+
+/**
+ * A consumer-group consumer over Redis Streams, at least once:
+ *
+ * - it creates each group (from the first entry, with MKSTREAM) and reads new messages with XREADGROUP
+ *   on a connection of its own, calling the handler and acknowledging only after the handler resolved;
+ * - a message that is not a valid event is poison: it goes to the dead-letter stream at once, with the
+ *   reason and its raw payload, and is acknowledged, so it never blocks the others;
+ * - a handler failure leaves the message pending; a periodic reclaim (XPENDING with IDLE, then XCLAIM)
+ *   retries messages left idle by this or a dead consumer; once a message has been delivered
+ *   `maxDeliveries` times it is dead-lettered with the last error;
+ * - it survives Redis outages and a Redis that lost its streams (NOGROUP: the groups are created again),
+ *   retrying with backoff and logging each problem once, not once per retry.
+ */
+export class StreamConsumer {
+  readonly name: string;
+  readonly #options: ResolvedOptions;
+  readonly #metrics: ConsumerMetrics;
+  readonly #log: Logger;
+  readonly #lastErrors = new Map<string, string>();
+  readonly #sampler = () => this.#sample();
+  #reader: Redis | undefined;
+  #commands: Redis | undefined;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #groupsReady = false;
+  #ownPendingChecked = false;
+  #nextClaimAt = 0;
+  #attempt = 0;
+  #problem: { kind: string; since: number } | undefined;
+
+  constructor(options: StreamConsumerOptions) {
+    if (options.streams.length === 0) throw new Error('a stream consumer needs at least one stream');
+    const claimIdleMs = options.claimIdleMs ?? 30_000;
+    const redis = options.redis;
+    this.#options = {
+      maxDeliveries: 5,
+      blockMs: 2000,
+      batchSize: 10,
+      deadLetterStream: STREAMS.deadLetter,
+      isTransient: () => false,
+      stopTimeoutMs: 10_000,
+      retryBaseMs: 100,
+      retryMaxMs: 5000,
+      ...options,
+      claimIdleMs,
+      claimIntervalMs: options.claimIntervalMs ?? Math.max(50, Math.min(claimIdleMs, 5000)),
+      connect: typeof redis === 'string' ? () => createRedis(redis) : redis,
+    };
+    if (this.#options.streams.includes(this.#options.deadLetterStream))
+      throw new Error('a stream consumer must not consume its own dead-letter stream');
+    this.name = options.consumer;
+    this.#metrics = createConsumerMetrics(options.registry);
+    this.#log = options.logger.child({
+      component: 'stream-consumer',
+      group: options.group,
+      consumer: options.consumer,
+    });
+  }
+
+  /** Whether the loop is running (between `start()` and `stop()`). */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Opens its connections and starts consuming in the background; Redis need not be up yet. */
+  start(): void {
+    if (this.#running) return;
+    this.#reader = this.#connect();
+    this.#commands = this.#connect();
+    this.#running = true;
+    this.#groupsReady = false;
+    this.#ownPendingChecked = false;
+    this.#nextClaimAt = 0;
+    this.#metrics.samplers.add(this.#sampler);
+    this.#log.info({ streams: this.#options.streams }, 'stream consumer started');
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Stops gracefully: the message in hand is finished and acknowledged, messages read but not started are
+   * released for other consumers, then the connections close. Waits at most `stopTimeoutMs`.
+   */
+  async stop(): Promise<void> {
+    const loop = this.#loop;
+    if (!loop) return;
+    this.#running = false;
+    this.#wake?.();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      loop.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(false);
+        }, this.#options.stopTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.#log.warn('stream consumer did not finish in time; closing its connections');
+    this.#metrics.samplers.delete(this.#sampler);
+    const connections = [this.#reader, this.#commands].filter((connection) => connection !== undefined);
+    this.#reader = undefined;
+    this.#commands = undefined;
+    this.#loop = undefined;
+    await Promise.all(
+      connections.map(async (connection) => {
+        if (!finished || connection.status !== 'ready') connection.disconnect();
+        else
+          await connection.quit().catch(() => {
+            connection.disconnect();
+          });
+      }),
+    );
+    this.#log.info('stream consumer stopped');
+  }
+
+  #connect(): Redis {
+    const connection = this.#options.connect();
+    // ioredis reconnects by itself; its errors only feed the once-per-outage report.
+    connection.on('error', (error: unknown) => {
+      if (this.#running) this.#report('redis_unavailable', error);
+    });
+    return connection;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      try {
+        await this.#round();
+        this.#recovered();
+      } catch (error) {
+        if (this.#stopping()) break;
+        if (isNoGroupError(error)) this.#groupsReady = false;
+        this.#report(isNoGroupError(error) ? 'group_missing' : 'redis_unavailable', error);
+        await this.#sleep(backoffDelay(this.#attempt, this.#options.retryBaseMs, this.#options.retryMaxMs));
+        this.#attempt += 1;
+      }
+    }
+  }
+
+  /** One round: make sure the groups exist, reclaim what is due, then read and handle new messages. */
+  async #round(): Promise<void> {
+    // A connection from a factory whose retry strategy gave up is replaced; createRedis never gives up.
+    if (this.#reader?.status === 'end') this.#reader = this.#connect();
+    if (this.#commands?.status === 'end') this.#commands = this.#connect();
+    const reader = this.#reader!;
+    await this.#ready(reader);
+    await this.#ready(this.#commands!);
+    if (!this.#groupsReady) {
+      await this.#createGroups();
+      this.#groupsReady = true;
+    }
+    if (!this.#ownPendingChecked) {
+      // A previous process with this name may have left messages in hand.
+      await this.#reclaim(0, true);
+      this.#ownPendingChecked = true;
+    }
+    if (Date.now() >= this.#nextClaimAt) {
+      const more = await this.#reclaim(this.#options.claimIdleMs, false);
+      this.#nextClaimAt = more ? 0 : Date.now() + this.#options.claimIntervalMs;
+    }
+    if (this.#stopping()) return;
+    const blockMs = Math.max(1, Math.min(this.#options.blockMs, this.#nextClaimAt - Date.now()));
+    const { streams, group, batchSize } = this.#options;
+    const read = reader.call('XREADGROUP', [
+      'GROUP',
+      group,
+      this.name,
+      'COUNT',
+      batchSize,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...streams,
+      ...streams.map(() => '>'),
+    ]);
+    // A blocked read that outlives its BLOCK by far sits on a dead connection: drop it and reconnect.
+    const reply = await withDeadline(read, blockMs + READ_GRACE_MS, () => {
+      reader.disconnect(true);
+    });
+    const entries = parseReadReply(reply);
+    for (const [index, entry] of entries.entries()) {
+      if (this.#stopping()) {
+        await this.#release(entries.slice(index));
+        break;
+      }
+      await this.#process(entry, 1);
+    }
+  }
+
+  /** Waits (briefly) for a connection to be usable, so a starting consumer does not report an outage. */
+  async #ready(connection: Redis): Promise<void> {
+    if (connection.status === 'ready') return;
+    // A lazy connection from a factory connects on first use; commands alone would not connect it.
+    if (connection.status === 'wait') connection.connect().catch(() => undefined);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        connection.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 2000);
+      connection.once('ready', done);
+    });
+  }
+
+  async #createGroups(): Promise<void> {
+    for (const stream of this.#options.streams) {
+      try {
+        await this.#commands!.call('XGROUP', ['CREATE', stream, this.#options.group, '0', 'MKSTREAM']);
+        this.#log.info({ stream }, 'consumer group created');
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+      }
+    }
+  }
+
+  /**
+   * Claims pending messages idle at least `minIdleMs` (only this consumer's when `ownOnly`) and retries
+   * or dead-letters them. Resolves whether a page was full, i.e. more may be waiting.
+   */
+  async #reclaim(minIdleMs: number, ownOnly: boolean): Promise<boolean> {
+    const { streams, group, batchSize, maxDeliveries } = this.#options;
+    const commands = this.#commands!;
+    let more = false;
+    for (const stream of streams) {
+      if (this.#stopping()) break;
+      const pending = parsePendingEntries(
+        await commands.call('XPENDING', [
+          stream,
+          group,
+          'IDLE',
+          minIdleMs,
+          '-',
+          '+',
+          batchSize,
+          ...(ownOnly ? [this.name] : []),
+        ]),
+      );
+      if (pending.length === batchSize) more = true;
+      for (const message of pending) {
+        if (this.#stopping()) break;
+        // XCLAIM re-checks the idle time, so of several consumers reclaiming at once only one gets it; an
+        // entry deleted from the stream is dropped from the pending list and not returned.
+        const [entry] = parseEntries(
+          stream,
+          await commands.call('XCLAIM', [stream, group, this.name, minIdleMs, message.id]),
+        );
+        if (!entry) continue;
+        if (message.deliveries >= maxDeliveries) {
+          const key = `${stream} ${message.id}`;
+          await this.#deadLetter(
+            entry,
+            'max_deliveries',
+            this.#lastErrors.get(key) ??
+              `not acknowledged after ${message.deliveries} deliveries (last held by ${message.consumer})`,
+            entry.fields ? (entry.fields[EVENT_FIELD] ?? JSON.stringify(entry.fields)) : '',
+            message.deliveries,
+          );
+          continue;
+        }
+        if (message.consumer !== this.name)
+          this.#log.info(
+            { stream, entry_id: message.id, from: message.consumer },
+            'reclaimed an idle message',
+          );
+        await this.#process(entry, message.deliveries + 1);
+      }
+    }
+    return more;
+  }
+
+  async #process(entry: StreamEntry, deliveries: number): Promise<void> {
+    const { stream, id } = entry;
+    const fields = entry.fields;
+    if (!fields) {
+      await this.#commands!.xack(stream, this.#options.group, id);
+      return;
+    }
+    const decoded = decodeEntry(fields);
+    if (decoded.kind === 'poison') {
+      await this.#deadLetter(entry, decoded.reason, decoded.error, decoded.payload, deliveries);
+      return;
+    }
+    const key = `${stream} ${id}`;
+    const meta: DeliveryMeta = { stream, entryId: id, deliveries };
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.#options.handle(decoded.event, meta);
+        break;
+      } catch (error) {
+        this.#metrics.failed.inc({ stream });
+        if (this.#options.isTransient(error)) {
+          this.#report('handler_dependency_unavailable', error);
+          await this.#sleep(
+            backoffDelay(
+              attempt,
+              this.#options.retryBaseMs,
+              Math.min(this.#options.retryMaxMs, this.#options.claimIdleMs / 2),
+            ),
+          );
+          // Left pending: released by stop(), reclaimed by another consumer or by our next life.
+          if (this.#stopping()) return;
+          // Keeps the message ours without counting a delivery, so no other consumer reclaims it meanwhile.
+          await this.#commands!.call('XCLAIM', [stream, this.#options.group, this.name, 0, id, 'JUSTID']);
+          continue;
+        }
+        const message = describeError(error);
+        this.#log.warn(
+          {
+            err: error,
+            stream,
+            entry_id: id,
+            event_id: decoded.event.id,
+            deliveries,
+            max_deliveries: this.#options.maxDeliveries,
+          },
+          'event handler failed; the message stays pending',
+        );
+        if (deliveries >= this.#options.maxDeliveries) {
+          await this.#deadLetter(entry, 'max_deliveries', message, decoded.payload, deliveries);
+        } else {
+          this.#rememberError(key, message);
+        }
+        return;
+      }
+    }
+    await this.#commands!.xack(stream, this.#options.group, id);
+    this.#lastErrors.delete(key);
+    this.#metrics.consumed.inc({ stream, type: decoded.event.type });
+  }
+
+  /** Parks a message in the dead-letter stream and acknowledges it, atomically. */
+  async #deadLetter(
+    entry: StreamEntry,
+    reason: DeadLetterReason,
+    error: string,
+    payload: string,
+    deliveries: number,
+  ): Promise<void> {
+    const { group, deadLetterStream } = this.#options;
+    const fields = deadLetterFields({
+      stream: entry.stream,
+      entryId: entry.id,
+      group,
+      consumer: this.name,
+      reason,
+      error,
+      deliveries,
+      payload,
+      failedAt: new Date(),
+    });
+    const results = await this.#commands!.multi()
+      .xadd(deadLetterStream, 'MAXLEN', '~', STREAM_MAX_LENGTH, '*', ...fields)
+      .xack(entry.stream, group, entry.id)
+      .exec();
+    const failed = results?.find(([failure]) => failure);
+    if (!results || failed) throw failed?.[0] ?? new Error('the dead-letter transaction was discarded');
+    this.#lastErrors.delete(`${entry.stream} ${entry.id}`);
+    this.#metrics.deadLettered.inc({ stream: entry.stream, reason });
+    this.#log.warn(
+      {
+        stream: entry.stream,
+        entry_id: entry.id,
+        reason,
+        error,
+        deliveries,
+        dead_letter_stream: deadLetterStream,
+      },
+      'message dead-lettered',
+    );
+  }
+
+  /** Makes messages read but not started look long idle, so any consumer's next reclaim takes them. */
+  async #release(entries: readonly StreamEntry[]): Promise<void> {
+    for (const entry of entries) {
+      await this.#commands!.call('XCLAIM', [
+        entry.stream,
+        this.#options.group,
+        this.name,
+        0,
+        entry.id,
+        'IDLE',
+        RELEASED_IDLE_MS,
+        'JUSTID',
+      ]).catch(() => undefined);
+    }
+  }
+
+  #rememberError(key: string, message: string): void {
+    this.#lastErrors.delete(key);
+    this.#lastErrors.set(key, message);
+    if (this.#lastErrors.size > MAX_REMEMBERED_ERRORS) {
+      const oldest = this.#lastErrors.keys().next().value;
+      if (oldest !== undefined) this.#lastErrors.delete(oldest);
+    }
+  }
+
+  /** Logs a problem once per outage: again only when it changes kind or after a recovery. */
+  #report(kind: string, error: unknown): void {
+    if (this.#problem?.kind === kind) return;
+    const messages: Record<string, string> = {
+      redis_unavailable: 'Redis is unavailable; retrying with backoff',
+      group_missing: 'a stream or consumer group is gone (Redis lost its data?); creating them again',
+      handler_dependency_unavailable:
+        "the handler's dependency is unavailable; retrying the message in place",
+    };
+    this.#log.warn({ err: error, problem: kind }, messages[kind] ?? 'stream consumer problem; retrying');
+    this.#problem = { kind, since: this.#problem?.since ?? Date.now() };
+  }
+
+  #recovered(): void {
+    this.#attempt = 0;
+    if (!this.#problem) return;
+    this.#log.info(
+      { problem: this.#problem.kind, down_ms: Date.now() - this.#problem.since },
+      'stream consumer recovered',
+    );
+    this.#problem = undefined;
+  }
+
+  // A method, not a field read, so the checks after each await are not narrowed away.
+  #stopping(): boolean {
+    return !this.#running;
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    if (!this.#running) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  /** Pending count and lag of each stream, for the gauges. */
+  async #sample(): Promise<StreamSample[]> {
+    const commands = this.#commands;
+    if (!commands || commands.status !== 'ready') return [];
+    const { group } = this.#options;
+    return Promise.all(
+      this.#options.streams.map(async (stream): Promise<StreamSample> => {
+        try {
+          const pending = parsePendingCount(await commands.call('XPENDING', [stream, group]));
+          const groups = (await commands.call('XINFO', ['GROUPS', stream])) as unknown[];
+          const info = groups.map(replyToRecord).find((candidate) => asString(candidate.name) === group);
+          if (!info) return { stream, pending };
+          let lag = estimateLag(info);
+          if (lag === undefined)
+            lag = estimateLag(info, replyToRecord(await commands.call('XINFO', ['STREAM', stream])));
+          return lag === undefined ? { stream, pending } : { stream, pending, lag };
+        } catch {
+          return { stream };
+        }
+      }),
+    );
+  }
+}
