@@ -1,0 +1,71 @@
+import type { AppContext, RouteDefinition } from '@mrp/platform';
+import type { ScoreRequest } from '@mrp/schemas';
+import type { Counter } from 'prom-client';
+import type { ScoreCase, ScoreCaller } from '../domain/score-case.use-case.ts';
+import { describeModel } from '../domain/scoring-model.ts';
+import type { FaultInjector } from './fault-injector.ts';
+import { presentScore } from './score.presenter.ts';
+
+/** case-service asks for scores with the user's token or its own service token. */
+const SCORERS = ['admin', 'analyst', 'service'] as const;
+const READERS = ['admin', 'analyst', 'viewer', 'service'] as const;
+const tags = ['scoring'];
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+function callerOf(ctx: AppContext): ScoreCaller {
+  const traceparent = ctx.get('traceparent');
+  return {
+    requestId: ctx.state.requestId,
+    actor: ctx.state.principal!.subject,
+    traceparent: TRACEPARENT.test(traceparent) ? traceparent : null,
+  };
+}
+
+export interface ScoringRouteDependencies {
+  readonly scoreCase: ScoreCase;
+  readonly faults: FaultInjector;
+  readonly scoresTotal: Counter<'risk_band'>;
+}
+
+/** `/v1/scoring`: score a case's features, and describe the model that does it. */
+export function scoringRoutes({
+  scoreCase,
+  faults,
+  scoresTotal,
+}: ScoringRouteDependencies): RouteDefinition[] {
+  return [
+    {
+      method: 'post',
+      path: '/v1/scoring/score',
+      operationId: 'scoreCase',
+      summary: 'Score the features of a case with the deterministic mock model and explain the score.',
+      tags,
+      access: SCORERS,
+      body: { schema: 'ScoreRequest', mediaType: 'application/json' },
+      responses: {
+        200: { description: 'The score, its risk band and its main reasons', schema: 'ScoreResult' },
+        400: { description: 'The features do not match the contract or the model' },
+        503: { description: 'Scoring is unavailable (only when fault injection is configured)' },
+      },
+      async handle(ctx) {
+        await faults.apply(ctx);
+        const scored = scoreCase.execute(ctx.state.input.body as ScoreRequest, callerOf(ctx));
+        scoresTotal.inc({ risk_band: scored.riskBand });
+        ctx.body = presentScore(scored);
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/scoring/model',
+      operationId: 'getScoringModel',
+      summary: 'The model version, its features and weights, and how unknown features are treated.',
+      tags,
+      access: READERS,
+      responses: { 200: { description: 'The model, as data' } },
+      handle(ctx) {
+        ctx.body = describeModel();
+      },
+    },
+  ];
+}
