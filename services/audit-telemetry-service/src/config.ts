@@ -1,0 +1,79 @@
+import { ConfigError, env, loadConfig, type ConfigOf } from '@mrp/platform';
+import { defaultConsumerName, STREAMS } from '@mrp/events';
+
+/** Every setting of audit-telemetry-service: env var, default and meaning. */
+export const auditServiceConfigSpec = {
+  appEnv: env.oneOf('APP_ENV', ['development', 'test', 'production'], 'development', 'Deployment profile.'),
+  host: env.string('HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 in containers).'),
+  port: env.int('PORT', 3005, 'HTTP port.', { min: 0, max: 65535 }),
+  logLevel: env.oneOf(
+    'LOG_LEVEL',
+    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    'info',
+    'Minimum log level.',
+  ),
+  databaseUrl: env.url(
+    'DATABASE_URL',
+    'postgres://postgres@127.0.0.1:5432/mrp_audit',
+    'Postgres connection string of audit-db.',
+  ),
+  databasePoolMax: env.int('DATABASE_POOL_MAX', 10, 'Most connections the pool opens.', { min: 1, max: 100 }),
+  migrateOnStart: env.bool(
+    'MIGRATE_ON_START',
+    true,
+    'Apply pending migrations at startup (Kubernetes runs them in a Job instead).',
+  ),
+  jwksUrl: env.url(
+    'AUTH_JWKS_URL',
+    'http://127.0.0.1:3001/.well-known/jwks.json',
+    "auth-service's JWKS, used to verify access tokens.",
+  ),
+  tokenIssuer: env.string('AUTH_ISSUER', 'mrp-auth', 'Expected `iss` of access tokens.'),
+  tokenAudience: env.string('AUTH_AUDIENCE', 'mrp-platform', 'Expected `aud` of access tokens.'),
+  redisUrl: env.url('REDIS_URL', 'redis://127.0.0.1:6379', 'Redis holding the event streams.'),
+  streams: env.list(
+    'AUDIT_STREAMS',
+    [STREAMS.case, STREAMS.scoring],
+    'Comma-separated event streams the audit log consumes (every producing stream).',
+  ),
+  deadLetterStream: env.string(
+    'AUDIT_DEAD_LETTER_STREAM',
+    STREAMS.deadLetter,
+    'Stream where messages that cannot be stored are parked.',
+  ),
+  consumerName: env.string(
+    'CONSUMER_NAME',
+    defaultConsumerName(),
+    'Name of this replica in the consumer group; unique per replica (the pod name), default <host>-<pid>.',
+  ),
+  maxDeliveries: env.int(
+    'AUDIT_MAX_DELIVERIES',
+    5,
+    'Deliveries after which an event that still cannot be stored is dead-lettered.',
+    { min: 1, max: 1000 },
+  ),
+  claimIdleMs: env.int(
+    'AUDIT_CLAIM_IDLE_MS',
+    30_000,
+    'An event pending this long (ms) in a replica that stopped or crashed is taken over by another.',
+    { min: 10, max: 86_400_000 },
+  ),
+  bodyLimit: env.string('HTTP_BODY_LIMIT', '100kb', 'Largest accepted request body.'),
+};
+
+export type AuditServiceConfig = ConfigOf<typeof auditServiceConfigSpec>;
+
+/** Reads and checks the configuration: at least one stream, and never the dead-letter stream itself. */
+export function loadAuditServiceConfig(
+  source: Record<string, string | undefined> = process.env,
+): AuditServiceConfig {
+  const config = loadConfig(auditServiceConfigSpec, source);
+  const problems: string[] = [];
+  if (config.streams.length === 0) problems.push('AUDIT_STREAMS must name at least one stream');
+  if (config.streams.includes(config.deadLetterStream))
+    problems.push('AUDIT_STREAMS must not include the dead-letter stream (AUDIT_DEAD_LETTER_STREAM)');
+  if (new Set(config.streams).size !== config.streams.length)
+    problems.push('AUDIT_STREAMS names a stream more than once');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,37 @@
+import { isDatabaseUnavailable, type HttpMetrics, type Logger } from '@mrp/platform';
+import { StreamConsumer } from '@mrp/events';
+import type { AuditServiceConfig } from '../config.ts';
+import type { AuditUseCases } from '../domain/audit.use-cases.ts';
+
+/** The consumer group of the audit log: every replica shares it, so each event is stored by one of them. */
+export const CONSUMER_GROUP = 'audit-telemetry';
+
+/**
+ * The audit log's entry point for events: every event stream, consumed in the `audit-telemetry` group,
+ * each event stored idempotently and acknowledged after its insert committed. While audit-db is down the
+ * event in hand is retried in place (not dead-lettered); an event that cannot be stored is retried up to
+ * AUDIT_MAX_DELIVERIES times, then parked in the dead-letter stream.
+ */
+export function createAuditConsumer(
+  config: AuditServiceConfig,
+  audit: AuditUseCases,
+  logger: Logger,
+  registry: HttpMetrics['registry'],
+): StreamConsumer {
+  return new StreamConsumer({
+    redis: config.redisUrl,
+    streams: config.streams,
+    group: CONSUMER_GROUP,
+    consumer: config.consumerName,
+    maxDeliveries: config.maxDeliveries,
+    claimIdleMs: config.claimIdleMs,
+    deadLetterStream: config.deadLetterStream,
+    isTransient: isDatabaseUnavailable,
+    logger,
+    registry,
+    async handle(event, meta) {
+      const stored = await audit.recordEvent(event, meta);
+      if (!stored) logger.debug({ event_id: event.id, stream: meta.stream }, 'duplicate event ignored');
+    },
+  });
+}
