@@ -56,6 +56,8 @@ function portOf(name: string): number {
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? GATEWAY_PORTS.listener);
 const adminPort = Number(process.env.GATEWAY_ADMIN_PORT ?? GATEWAY_PORTS.admin);
 
+const jwks = `http://127.0.0.1:${portOf('auth-service')}/.well-known/jwks.json`;
+
 const SERVICES_TO_RUN: readonly LocalService[] = [
   {
     name: 'auth-service',
@@ -72,10 +74,42 @@ const SERVICES_TO_RUN: readonly LocalService[] = [
     entry: 'services/user-service/src/main.ts',
     env: {
       DATABASE_URL: databaseUrl(`${databasePrefix}user`),
-      AUTH_JWKS_URL: `http://127.0.0.1:${portOf('auth-service')}/.well-known/jwks.json`,
+      AUTH_JWKS_URL: jwks,
       MIGRATE_ON_START: 'false',
     },
     database: { name: `${databasePrefix}user`, migrations: 'services/user-service/migrations' },
+  },
+  {
+    name: 'scoring-service',
+    port: portOf('scoring-service'),
+    entry: 'services/scoring-service/src/main.ts',
+    env: { AUTH_JWKS_URL: jwks, REDIS_URL: redisUrl },
+  },
+  {
+    name: 'case-service',
+    port: portOf('case-service'),
+    entry: 'services/case-service/src/main.ts',
+    env: {
+      DATABASE_URL: databaseUrl(`${databasePrefix}case`),
+      MIGRATE_ON_START: 'false',
+      REDIS_URL: redisUrl,
+      AUTH_JWKS_URL: jwks,
+      AUTH_TOKEN_URL: `http://127.0.0.1:${portOf('auth-service')}/internal/v1/token`,
+      SCORING_SERVICE_URL: `http://127.0.0.1:${portOf('scoring-service')}`,
+    },
+    database: { name: `${databasePrefix}case`, migrations: 'services/case-service/migrations' },
+  },
+  {
+    name: 'audit-telemetry-service',
+    port: portOf('audit-telemetry-service'),
+    entry: 'services/audit-telemetry-service/src/main.ts',
+    env: {
+      DATABASE_URL: databaseUrl(`${databasePrefix}audit`),
+      MIGRATE_ON_START: 'false',
+      REDIS_URL: redisUrl,
+      AUTH_JWKS_URL: jwks,
+    },
+    database: { name: `${databasePrefix}audit`, migrations: 'services/audit-telemetry-service/migrations' },
   },
 ];
 

@@ -72,7 +72,8 @@ describe('the dev runner (scripts/dev.ts)', () => {
 
   after(async () => {
     if (runner.exitCode === null) runner.kill('SIGKILL');
-    await dropDatabase(new URL(`/${prefix}user`, POSTGRES_URL).toString());
+    for (const store of ['user', 'case', 'audit'])
+      await dropDatabase(new URL(`/${prefix}${store}`, POSTGRES_URL).toString());
     rmSync(stateDir, { recursive: true, force: true });
   });
 

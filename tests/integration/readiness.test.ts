@@ -3,19 +3,7 @@ import { request } from '../support/http.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-
-/** Polls until `check` passes or the attempts run out; bounded, and no timing is asserted. */
-async function eventually(check: () => Promise<void>, attempts = 50, intervalMs = 200): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+import { eventually } from '../support/eventually.ts';
 
 describe('readiness follows Postgres, liveness does not', () => {
   let proxy: TcpProxy;

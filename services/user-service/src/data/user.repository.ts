@@ -1,4 +1,4 @@
-import { isPgError, PG_UNIQUE_VIOLATION, type Pool } from '@mrp/platform';
+import { isPgError, PG_UNIQUE_VIOLATION, type KeysetPosition, type Pool } from '@mrp/platform';
 import type { Role } from '@mrp/schemas';
 
 /** A user row as the domain sees it; the hash never leaves the service's domain layer. */
@@ -12,12 +12,6 @@ export interface UserRecord {
   updatedAt: Date;
   /** created_at with full (microsecond) precision, for keyset cursors. */
   createdAtKey: string;
-}
-
-/** Where a page starts: after this (created_at, id). */
-export interface PagePosition {
-  createdAtKey: string;
-  id: string;
 }
 
 export class EmailTakenError extends Error {
@@ -112,12 +106,12 @@ export class UserRepository {
   }
 
   /** Up to `limit` users after `after`, oldest first. */
-  async page(limit: number, after: PagePosition | undefined): Promise<UserRecord[]> {
+  async page(limit: number, after: KeysetPosition | undefined): Promise<UserRecord[]> {
     const { rows } = after
       ? await this.#pool.query<Row>(
           `SELECT ${COLUMNS} FROM users WHERE (created_at, id) > ($1::timestamptz, $2::uuid)
            ORDER BY created_at, id LIMIT $3`,
-          [after.createdAtKey, after.id, limit],
+          [after.timestamp, after.id, limit],
         )
       : await this.#pool.query<Row>(`SELECT ${COLUMNS} FROM users ORDER BY created_at, id LIMIT $1`, [limit]);
     return rows.map(toRecord);

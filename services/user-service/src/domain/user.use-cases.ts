@@ -1,48 +1,10 @@
-import { AppError, errors } from '@mrp/platform';
+import { decodeKeysetCursor, encodeKeysetCursor, errors } from '@mrp/platform';
 import type { Role, UserCreateRequest, UserUpdateRequest } from '@mrp/schemas';
-import {
-  EmailTakenError,
-  type PagePosition,
-  type UserRecord,
-  type UserRepository,
-} from '../data/user.repository.ts';
+import { EmailTakenError, type UserRecord, type UserRepository } from '../data/user.repository.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './password-hasher.ts';
 
 const emailTaken = () => errors.conflict('email_taken', 'a user with this email already exists');
 const userNotFound = (id: string) => errors.notFound(`no user with id ${id}`);
-
-/** Opaque page cursors: base64url of the last row's position. */
-export function encodeCursor(position: PagePosition): string {
-  return Buffer.from(JSON.stringify([position.createdAtKey, position.id])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): PagePosition {
-  const invalid = () =>
-    new AppError({
-      code: 'invalid_cursor',
-      status: 400,
-      title: 'The request is not valid',
-      detail: 'the cursor is not one this API issued',
-    });
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (
-    !Array.isArray(decoded) ||
-    decoded.length !== 2 ||
-    typeof decoded[0] !== 'string' ||
-    typeof decoded[1] !== 'string' ||
-    // Exactly what Postgres prints for timestamptz, so the value always parses back.
-    !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(decoded[0]) ||
-    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(decoded[1])
-  ) {
-    throw invalid();
-  }
-  return { createdAtKey: decoded[0], id: decoded[1] };
-}
 
 /** The use cases of user management, in the words of the spec. */
 export class UserUseCases {
@@ -71,12 +33,18 @@ export class UserUseCases {
     limit: number,
     cursor: string | undefined,
   ): Promise<{ users: UserRecord[]; nextCursor: string | null }> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const after = cursor === undefined ? undefined : decodeKeysetCursor(cursor);
     // One extra row tells whether another page exists.
     const rows = await this.#users.page(limit + 1, after);
     const users = rows.slice(0, limit);
     const last = users.at(-1);
-    return { users, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return {
+      users,
+      nextCursor:
+        rows.length > limit && last
+          ? encodeKeysetCursor({ timestamp: last.createdAtKey, id: last.id })
+          : null,
+    };
   }
 
   async getUser(id: string): Promise<UserRecord> {

@@ -1,0 +1,46 @@
+import { errors } from '@mrp/platform';
+
+export interface ServiceTokenOptions {
+  /** auth-service's internal token endpoint. */
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * A service token for work case-service does on its own (re-scoring), from auth-service's client
+ * credentials grant; cached and renewed at half its lifetime.
+ */
+export class ServiceTokenClient {
+  readonly #options: ServiceTokenOptions;
+  #cached: { token: string; renewAt: number } | undefined;
+
+  constructor(options: ServiceTokenOptions) {
+    this.#options = options;
+  }
+
+  async token(): Promise<string> {
+    const now = Date.now();
+    if (this.#cached && now < this.#cached.renewAt) return this.#cached.token;
+    let response: Response;
+    try {
+      response = await fetch(this.#options.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: this.#options.clientId,
+          client_secret: this.#options.clientSecret,
+        }).toString(),
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
+    } catch (error) {
+      throw errors.unavailable('auth-service cannot be reached for a service token', error);
+    }
+    if (!response.ok) throw errors.unavailable(`auth-service refused a service token (${response.status})`);
+    const body = (await response.json()) as { access_token: string; expires_in: number };
+    this.#cached = { token: body.access_token, renewAt: now + (body.expires_in * 1000) / 2 };
+    return body.access_token;
+  }
+}

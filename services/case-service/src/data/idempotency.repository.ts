@@ -1,0 +1,77 @@
+import type { Queryable } from './case.repository.ts';
+
+export interface IdempotencyRecord {
+  requestHash: string;
+  caseId: string | null;
+  responseStatus: number | null;
+  responseBody: unknown;
+  createdAt: Date;
+}
+
+interface Row {
+  request_hash: string;
+  case_id: string | null;
+  response_status: number | null;
+  response_body: unknown;
+  created_at: Date;
+}
+
+/** Idempotency keys of case creation, scoped to the caller. */
+export const idempotencyRepository = {
+  /**
+   * Claims `key` for this request inside the caller's transaction. A concurrent claim of the same key
+   * waits on the primary key until the first transaction ends, then finds the row: so exactly one
+   * request wins. An expired key is replaced. Returns undefined when claimed, else the existing record.
+   */
+  async claim(
+    db: Queryable,
+    owner: string,
+    key: string,
+    requestHash: string,
+    ttlSeconds: number,
+  ): Promise<IdempotencyRecord | undefined> {
+    await db.query('DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND expires_at <= now()', [
+      owner,
+      key,
+    ]);
+    const inserted = await db.query(
+      `INSERT INTO idempotency_keys (owner, key, request_hash, expires_at)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4)) ON CONFLICT (owner, key) DO NOTHING`,
+      [owner, key, requestHash, ttlSeconds],
+    );
+    if (inserted.rowCount === 1) return undefined;
+    const { rows } = await db.query<Row>(
+      'SELECT request_hash, case_id, response_status, response_body, created_at FROM idempotency_keys WHERE owner = $1 AND key = $2',
+      [owner, key],
+    );
+    const row = rows[0]!;
+    return {
+      requestHash: row.request_hash,
+      caseId: row.case_id,
+      responseStatus: row.response_status,
+      responseBody: row.response_body,
+      createdAt: row.created_at,
+    };
+  },
+
+  async attachCase(db: Queryable, owner: string, key: string, caseId: string): Promise<void> {
+    await db.query('UPDATE idempotency_keys SET case_id = $3 WHERE owner = $1 AND key = $2', [
+      owner,
+      key,
+      caseId,
+    ]);
+  },
+
+  /** Stores the first response, to be replayed for the same key and body. */
+  async complete(db: Queryable, owner: string, key: string, status: number, body: unknown): Promise<void> {
+    await db.query(
+      'UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE owner = $1 AND key = $2',
+      [owner, key, status, JSON.stringify(body)],
+    );
+  },
+
+  async deleteExpired(db: Queryable): Promise<number> {
+    const { rowCount } = await db.query('DELETE FROM idempotency_keys WHERE expires_at <= now()');
+    return rowCount ?? 0;
+  },
+};

@@ -1,0 +1,363 @@
+import { createHash } from 'node:crypto';
+import {
+  AppError,
+  decodeKeysetCursor,
+  encodeKeysetCursor,
+  errors,
+  type Logger,
+  type Pool,
+  type PoolClient,
+} from '@mrp/platform';
+import { createEvent, enqueueEvent, type EventType } from '@mrp/events';
+import type { Priority } from '@mrp/schemas';
+import { caseRepository, type CaseChanges, type CaseFilters } from '../data/case.repository.ts';
+import { idempotencyRepository, type IdempotencyRecord } from '../data/idempotency.repository.ts';
+import { ScoringUnavailableError, type ScoringClient } from '../clients/scoring.client.ts';
+import { caseSnapshot, presentCase, type ApiVersion } from '../http/case.presenter.ts';
+import { nextStatus, scoringFeatures, type CaseRecord, type CaseScore } from './case.ts';
+
+export const SOURCE = 'case-service';
+
+/** Who asks, and the context every event carries. */
+export interface Caller {
+  readonly subject: string;
+  readonly token: string;
+  readonly requestId: string;
+}
+
+export interface CreateCaseInput {
+  title: string;
+  description?: string | undefined;
+  owner_id: string;
+  priority?: Priority | undefined;
+  features?: Record<string, number | string | boolean> | undefined;
+}
+
+export interface CaseUseCaseOptions {
+  readonly idempotencyTtlSeconds: number;
+  /** A key whose first request has been in flight this long without finishing counts as abandoned (ms). */
+  readonly idempotencyInFlightMs: number;
+  /** The creating request scores the case itself; the worker waits this long before stepping in (ms). */
+  readonly scoreLeaseMs: number;
+  /** First retry delay of a case left PENDING_SCORE (ms). */
+  readonly pendingRetryMs: number;
+  /** The Redis stream case events go to. */
+  readonly stream: string;
+}
+
+export interface CreateResult {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+/** The request's fingerprint: same key and same fingerprint replay; same key, other fingerprint is refused. */
+export function requestHash(version: ApiVersion, body: unknown): string {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.entries(value)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, v]) => [k, canonical(v)]),
+          )
+        : value;
+  return createHash('sha256')
+    .update(`${version}\n${JSON.stringify(canonical(body))}`)
+    .digest('hex');
+}
+
+const notFound = (id: string) => errors.notFound(`no case with id ${id}`);
+
+/** The use cases of case management, in the words of the spec. */
+export class CaseUseCases {
+  readonly #pool: Pool;
+  readonly #scoring: ScoringClient;
+  readonly #options: CaseUseCaseOptions;
+  readonly #logger: Logger;
+  readonly #onEvents: () => void;
+
+  constructor(
+    pool: Pool,
+    scoring: ScoringClient,
+    options: CaseUseCaseOptions,
+    logger: Logger,
+    onEvents: () => void,
+  ) {
+    this.#pool = pool;
+    this.#scoring = scoring;
+    this.#options = options;
+    this.#logger = logger;
+    this.#onEvents = onEvents;
+  }
+
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async #emit(
+    client: PoolClient,
+    type: EventType,
+    record: CaseRecord,
+    data: Record<string, unknown>,
+    caller: Pick<Caller, 'subject'> & { requestId: string | null },
+  ): Promise<void> {
+    const event = createEvent({
+      type,
+      source: SOURCE,
+      subject: `case:${record.id}`,
+      data,
+      requestId: caller.requestId,
+      actor: caller.subject,
+    });
+    await enqueueEvent(client, this.#options.stream, record.id, event);
+  }
+
+  /**
+   * Creates a case and scores it. With an idempotency key, the same key and body replay the first answer,
+   * another body is refused (422), and a duplicate racing the first gets 409 until the first finishes.
+   * Scoring failures never fail the creation: the case is stored as PENDING_SCORE for the worker.
+   */
+  async createCase(
+    version: ApiVersion,
+    input: CreateCaseInput,
+    caller: Caller,
+    idempotencyKey: string | undefined,
+  ): Promise<CreateResult> {
+    const hash = idempotencyKey === undefined ? '' : requestHash(version, input);
+    const created = await this.#transaction(async (client) => {
+      if (idempotencyKey !== undefined) {
+        const existing = await idempotencyRepository.claim(
+          client,
+          caller.subject,
+          idempotencyKey,
+          hash,
+          this.#options.idempotencyTtlSeconds,
+        );
+        if (existing) return { kind: 'existing' as const, existing };
+      }
+      const record = await caseRepository.insert(client, {
+        title: input.title,
+        description: input.description ?? null,
+        ownerId: input.owner_id,
+        priority: version === 'v2' ? (input.priority ?? 'medium') : 'medium',
+        features: version === 'v2' ? (input.features ?? {}) : {},
+        createdBy: caller.subject,
+        scoreLeaseMs: this.#options.scoreLeaseMs,
+      });
+      await this.#emit(client, 'case_created', record, { case: caseSnapshot(record) }, caller);
+      if (idempotencyKey !== undefined)
+        await idempotencyRepository.attachCase(client, caller.subject, idempotencyKey, record.id);
+      return { kind: 'created' as const, record };
+    });
+    this.#onEvents();
+
+    if (created.kind === 'existing')
+      return this.#answerExisting(version, created.existing, hash, caller, idempotencyKey!);
+
+    const scored = await this.#scoreAndStore(
+      created.record,
+      caller,
+      caller.token,
+      this.#options.pendingRetryMs,
+    );
+    const body = presentCase(version, scored);
+    if (idempotencyKey !== undefined)
+      await idempotencyRepository.complete(this.#pool, caller.subject, idempotencyKey, 201, body);
+    return { status: 201, body, replayed: false };
+  }
+
+  async #answerExisting(
+    version: ApiVersion,
+    existing: IdempotencyRecord,
+    hash: string,
+    caller: Caller,
+    key: string,
+  ): Promise<CreateResult> {
+    if (existing.requestHash !== hash) {
+      throw new AppError({
+        code: 'idempotency_key_reused',
+        status: 422,
+        title: 'Idempotency key already used',
+        detail: 'this Idempotency-Key was used with a different request body',
+      });
+    }
+    if (existing.responseStatus !== null)
+      return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
+    const abandoned = Date.now() - existing.createdAt.getTime() > this.#options.idempotencyInFlightMs;
+    if (abandoned && existing.caseId) {
+      // The first request died after creating the case: answer with the case as it is now.
+      const record = await caseRepository.findById(this.#pool, existing.caseId);
+      if (record) {
+        const body = presentCase(version, record);
+        await idempotencyRepository.complete(this.#pool, caller.subject, key, 201, body);
+        return { status: 201, body, replayed: true };
+      }
+    }
+    throw new AppError({
+      code: 'idempotency_key_in_flight',
+      status: 409,
+      title: 'A request with this Idempotency-Key is in progress',
+      detail: 'retry shortly to get its answer',
+      headers: { 'Retry-After': '1' },
+    });
+  }
+
+  /**
+   * Asks scoring for a score and stores the outcome: the score with score_updated, or PENDING_SCORE with
+   * the next attempt `retryInMs` ahead. score_pending is emitted when a case becomes pending, not again
+   * for each failed retry.
+   */
+  async #scoreAndStore(
+    record: CaseRecord,
+    actor: { subject: string; requestId: string | null },
+    token: string,
+    retryInMs: number,
+  ): Promise<CaseRecord> {
+    let score: CaseScore | undefined;
+    let reason = '';
+    try {
+      score = await this.#scoring.score(record.id, scoringFeatures(record), token);
+    } catch (error) {
+      if (!(error instanceof ScoringUnavailableError)) throw error;
+      reason = `${error.reason}: ${error.message}`;
+      this.#logger.warn({ case_id: record.id, reason: error.reason }, 'scoring failed; case left pending');
+    }
+    const stored = await this.#transaction(async (client) => {
+      if (score) {
+        const updated = await caseRepository.applyScore(client, record.id, score);
+        await this.#emit(
+          client,
+          'score_updated',
+          updated,
+          {
+            case_id: updated.id,
+            score: score.value,
+            risk_band: score.riskBand,
+            model_version: score.modelVersion,
+            reasons: score.reasons,
+          },
+          actor,
+        );
+        return updated;
+      }
+      const pending = await caseRepository.markPending(client, record.id, retryInMs);
+      if (record.status !== 'PENDING_SCORE') {
+        await this.#emit(
+          client,
+          'score_pending',
+          pending,
+          { case_id: pending.id, reason: reason.slice(0, 500) },
+          actor,
+        );
+      }
+      return pending;
+    });
+    this.#onEvents();
+    return stored;
+  }
+
+  /** Scores a case the worker claimed; true when it got a score, else the next try is `retryInMs` ahead. */
+  async rescore(
+    record: CaseRecord,
+    serviceToken: string,
+    serviceSubject: string,
+    retryInMs: number,
+  ): Promise<boolean> {
+    const stored = await this.#scoreAndStore(
+      record,
+      { subject: serviceSubject, requestId: null },
+      serviceToken,
+      retryInMs,
+    );
+    return stored.score !== null;
+  }
+
+  async listCases(
+    filters: CaseFilters,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ cases: CaseRecord[]; nextCursor: string | null }> {
+    const after = cursor === undefined ? undefined : decodeKeysetCursor(cursor);
+    const rows = await caseRepository.page(this.#pool, filters, limit + 1, after);
+    const cases = rows.slice(0, limit);
+    const last = cases.at(-1);
+    return {
+      cases,
+      nextCursor:
+        rows.length > limit && last
+          ? encodeKeysetCursor({ timestamp: last.createdAtKey, id: last.id })
+          : null,
+    };
+  }
+
+  async getCase(id: string): Promise<CaseRecord> {
+    const record = await caseRepository.findById(this.#pool, id);
+    if (!record) throw notFound(id);
+    return record;
+  }
+
+  /** Changes a case and emits case_updated with the fields that changed; a no-op change emits nothing. */
+  async updateCase(
+    id: string,
+    changes: {
+      title?: string;
+      description?: string | null;
+      owner_id?: string;
+      status?: 'OPEN' | 'CLOSED';
+      priority?: Priority;
+    },
+    caller: Caller,
+  ): Promise<CaseRecord> {
+    const result = await this.#transaction(async (client) => {
+      const current = await caseRepository.findById(client, id, { forUpdate: true });
+      if (!current) throw notFound(id);
+      const update: CaseChanges = {};
+      if (changes.title !== undefined && changes.title !== current.title) update.title = changes.title;
+      if (changes.description !== undefined && changes.description !== current.description)
+        update.description = changes.description;
+      if (changes.owner_id !== undefined && changes.owner_id !== current.ownerId)
+        update.ownerId = changes.owner_id;
+      if (changes.priority !== undefined && changes.priority !== current.priority)
+        update.priority = changes.priority;
+      if (changes.status !== undefined) {
+        const status = nextStatus(current, changes.status);
+        if (status === 'invalid') {
+          throw new AppError({
+            code: 'invalid_status_transition',
+            status: 409,
+            title: 'Conflict',
+            detail: `a ${current.status} case cannot become ${changes.status}`,
+          });
+        }
+        update.status = status;
+      }
+      const changed = Object.keys(update);
+      if (changed.length === 0) return current;
+      const updated = await caseRepository.update(client, id, update);
+      const names = changed.map((name) => (name === 'ownerId' ? 'owner_id' : name));
+      await this.#emit(
+        client,
+        'case_updated',
+        updated,
+        { case: caseSnapshot(updated), changed: names },
+        caller,
+      );
+      return updated;
+    });
+    this.#onEvents();
+    return result;
+  }
+}

@@ -1,0 +1,137 @@
+import { AppError, type AppContext, type RouteDefinition } from '@mrp/platform';
+import type { IdParams, Priority } from '@mrp/schemas';
+import type { CaseStatus } from '../domain/case.ts';
+import type { CaseUseCases, Caller, CreateCaseInput } from '../domain/case.use-cases.ts';
+import { presentCase, type ApiVersion } from './case.presenter.ts';
+
+const WRITERS = ['admin', 'analyst'] as const;
+const READERS = ['admin', 'analyst', 'viewer'] as const;
+
+// Visible ASCII, as in the IETF Idempotency-Key draft's examples; long enough for a UUID or a hash.
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKey(ctx: AppContext): string | undefined {
+  const raw = ctx.get('idempotency-key');
+  if (raw === '') return undefined;
+  if (!IDEMPOTENCY_KEY.test(raw)) {
+    throw new AppError({
+      code: 'invalid_idempotency_key',
+      status: 400,
+      title: 'The request is not valid',
+      detail: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
+    });
+  }
+  return raw;
+}
+
+function caller(ctx: AppContext): Caller {
+  const token = ctx.get('authorization').replace(/^Bearer /i, '');
+  return { subject: ctx.state.principal!.subject, token, requestId: ctx.state.requestId };
+}
+
+/** `/v1/cases` or `/v2/cases`: the same rows; v2 adds priority (and scoring features on create). */
+export function caseRoutes(version: ApiVersion, cases: CaseUseCases): RouteDefinition[] {
+  const base = `/${version}/cases`;
+  const suffix = version.toUpperCase();
+  const tags = [`cases ${version}`];
+  const schema = `Case${suffix}`;
+  return [
+    {
+      method: 'post',
+      path: base,
+      operationId: `createCase${suffix}`,
+      summary: `Create a case and score it (analyst, admin). Idempotency-Key makes retries safe.${version === 'v1' ? ' priority is ignored.' : ''}`,
+      tags,
+      access: WRITERS,
+      body: { schema: `CaseCreate${suffix}Request`, mediaType: 'application/json' },
+      responses: {
+        201: { description: 'Created (status SCORED, or PENDING_SCORE when scoring is unavailable)', schema },
+        409: { description: 'A request with the same Idempotency-Key is still in progress' },
+        422: { description: 'The Idempotency-Key was used with another body' },
+      },
+      async handle(ctx) {
+        const key = idempotencyKey(ctx);
+        const result = await cases.createCase(
+          version,
+          ctx.state.input.body as CreateCaseInput,
+          caller(ctx),
+          key,
+        );
+        ctx.status = result.status;
+        if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
+        const id = (result.body as { id?: string }).id;
+        if (id) ctx.set('Location', `${base}/${id}`);
+        ctx.body = result.body;
+      },
+    },
+    {
+      method: 'get',
+      path: base,
+      operationId: `listCases${suffix}`,
+      summary: `List cases, newest first, filtered by status and owner${version === 'v2' ? ' and priority' : ''}.`,
+      tags,
+      access: READERS,
+      query: `CaseList${suffix}Query`,
+      responses: { 200: { description: 'A page of cases', schema: `CaseList${suffix}` } },
+      async handle(ctx) {
+        const query = ctx.state.input.query as {
+          status?: CaseStatus;
+          owner_id?: string;
+          priority?: Priority;
+          limit: number;
+          cursor?: string;
+        };
+        const page = await cases.listCases(
+          { status: query.status, ownerId: query.owner_id, priority: query.priority },
+          query.limit,
+          query.cursor,
+        );
+        ctx.body = {
+          items: page.cases.map((record) => presentCase(version, record)),
+          next_cursor: page.nextCursor,
+        };
+      },
+    },
+    {
+      method: 'get',
+      path: `${base}/:id`,
+      operationId: `getCase${suffix}`,
+      summary: 'Get one case.',
+      tags,
+      access: READERS,
+      params: 'IdParams',
+      responses: { 200: { description: 'The case', schema }, 404: { description: 'No such case' } },
+      async handle(ctx) {
+        const { id } = ctx.state.input.params as unknown as IdParams;
+        ctx.body = presentCase(version, await cases.getCase(id));
+      },
+    },
+    {
+      method: 'patch',
+      path: `${base}/:id`,
+      operationId: `updateCase${suffix}`,
+      summary: `Change a case's title, description, owner${version === 'v2' ? ', priority' : ''} or close/reopen it (analyst, admin).`,
+      tags,
+      access: WRITERS,
+      params: 'IdParams',
+      body: { schema: `CaseUpdate${suffix}Request`, mediaType: 'application/json' },
+      responses: {
+        200: { description: 'The updated case', schema },
+        404: { description: 'No such case' },
+        409: { description: 'The status change is not allowed' },
+      },
+      async handle(ctx) {
+        const { id } = ctx.state.input.params as unknown as IdParams;
+        const { priority, ...rest } = ctx.state.input.body as {
+          priority?: Priority;
+          title?: string;
+          description?: string | null;
+          owner_id?: string;
+          status?: 'OPEN' | 'CLOSED';
+        };
+        const changes = version === 'v2' && priority !== undefined ? { ...rest, priority } : rest;
+        ctx.body = presentCase(version, await cases.updateCase(id, changes, caller(ctx)));
+      },
+    },
+  ];
+}
