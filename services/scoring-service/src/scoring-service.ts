@@ -1,4 +1,4 @@
-import { appendEvent, createRedis, STREAMS, type Redis } from '@mrp/events';
+import { appendEvent, createRedis, type Redis } from '@mrp/events';
 import { createServiceApp, createTokenVerifier, type Logger, type ServiceApp } from '@mrp/platform';
 import { Counter } from 'prom-client';
 import type { ScoringServiceConfig } from './config.ts';
@@ -40,7 +40,7 @@ export function createScoringService(
 ): ScoringService {
   const redis = createRedis(config.redisUrl, { commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
   const publisher = new ScoreEventPublisher({
-    deliver: (eventJson) => appendEvent(redis, STREAMS.scoring, eventJson),
+    deliver: (eventJson) => appendEvent(redis, config.eventStream, eventJson),
     capacity: config.eventQueueCapacity,
     logger,
   });

@@ -1,0 +1,155 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { asRecord, request } from '../support/http.ts';
+import { startTestCaseService, type TestCaseService } from '../support/case-platform.ts';
+import { eventually } from '../support/eventually.ts';
+import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { freePort } from '../support/ports.ts';
+import { startTestScoringService, type TestScoringService } from '../support/scoring-platform.ts';
+
+/**
+ * case-service and the real scoring-service, in process: scoring up, stopped, and hanging. Creates must
+ * always succeed; the breaker must open; once scoring is back every pending case is scored by the worker.
+ */
+describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
+  let platform: TestPlatform;
+  let cases: TestCaseService;
+  let scoringPort: number;
+  let scoring: TestScoringService | undefined;
+  let db: pg.Pool;
+  let token: string;
+  const scoringStream = `test:${randomBytes(4).toString('hex')}:events:scoring`;
+  const scoringEnv = { SCORING_EVENT_STREAM: scoringStream, SCORING_EVENT_FLUSH_TIMEOUT_MS: '200' };
+
+  before(async () => {
+    platform = await startTestPlatform();
+    scoringPort = await freePort();
+    scoring = await startTestScoringService(platform, { port: scoringPort, env: scoringEnv });
+    cases = await startTestCaseService(platform, {
+      scoringUrl: `http://127.0.0.1:${scoringPort}`,
+      // The create call's budget: 3 attempts of 300 ms plus backoff under 100 ms each.
+      env: { SCORING_RETRIES: '2', SCORING_ATTEMPT_TIMEOUT_MS: '300', SCORING_BREAKER_VOLUME: '3' },
+    });
+    db = new pg.Pool({ connectionString: cases.databaseUrl, max: 2 });
+    token = await login(platform.authUrl, 'analyst');
+  });
+
+  after(async () => {
+    await db.end();
+    await scoring?.stop();
+    await cases.stop();
+    await platform.stop();
+    const redis = new Redis('redis://127.0.0.1:6379');
+    await redis.del(scoringStream);
+    redis.disconnect();
+  });
+
+  const createCase = async (features: Record<string, unknown> = {}) => {
+    const result = await request(`${cases.url}/v2/cases`, {
+      method: 'POST',
+      token,
+      json: { title: 'Resilience', owner_id: randomUUID(), priority: 'high', features },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    expect(result.status, result.text).to.equal(201);
+    return asRecord(result.body);
+  };
+
+  const eventTypes = async (caseId: unknown) =>
+    (
+      await db.query<{ type: string }>(
+        "SELECT payload->>'type' AS type FROM outbox WHERE aggregate_id = $1 ORDER BY id",
+        [caseId],
+      )
+    ).rows.map((row) => row.type);
+
+  const breakerState = async () => {
+    const text = await (await fetch(`${cases.url}/metrics`)).text();
+    return Number(/^scoring_client_breaker_state(?:\{[^}]*\})? (\d)/m.exec(text)?.[1]);
+  };
+
+  const allScored = async (ids: unknown[]) => {
+    for (const id of ids) {
+      const current = asRecord((await request(`${cases.url}/v2/cases/${String(id)}`, { token })).body);
+      expect(current.status, String(id)).to.equal('SCORED');
+      expect(await eventTypes(id)).to.include('score_updated');
+    }
+  };
+
+  it('with scoring up, a new case is SCORED with the model version and reasons, and score_updated is emitted', async () => {
+    const created = await createCase({ amount: 25_000, prior_incidents: 2 });
+    expect(created.status).to.equal('SCORED');
+    const score = asRecord(created.score);
+    expect(score.value).to.be.within(0, 1);
+    expect(score.model_version).to.be.a('string').and.not.empty;
+    expect(score.reasons).to.be.an('array').that.is.not.empty;
+    expect(await eventTypes(created.id)).to.deep.equal(['case_created', 'score_updated']);
+  });
+
+  it('with scoring stopped, creates still succeed as PENDING_SCORE, the breaker opens, and recovery scores them all', async () => {
+    await scoring!.stop();
+    scoring = undefined;
+    const pending = [];
+    for (let i = 0; i < 6; i += 1) pending.push(await createCase());
+    for (const created of pending) {
+      expect(created.status).to.equal('PENDING_SCORE');
+      expect(created.score).to.equal(null);
+      expect(await eventTypes(created.id)).to.deep.equal(['case_created', 'score_pending']);
+    }
+    expect(await breakerState()).to.equal(2);
+
+    scoring = await startTestScoringService(platform, { port: scoringPort, env: scoringEnv });
+    await eventually(() => allScored(pending.map((created) => created.id)), 100);
+    await eventually(async () => {
+      expect(await breakerState()).to.equal(0);
+    });
+  });
+
+  it('with scoring hanging (connections accepted, never answered), creates still succeed, the breaker opens, recovery scores them, and the metrics show it', async () => {
+    await scoring!.stop();
+    scoring = await startTestScoringService(platform, {
+      port: scoringPort,
+      env: { ...scoringEnv, SCORING_FAULT_HANG: 'true' },
+    });
+    // The breaker counts a rolling window that still holds the recovery's successes: keep creating
+    // (bounded) until the failures outweigh them and it opens.
+    const pending = [];
+    for (let i = 0; i < 20 && (await breakerState()) !== 2; i += 1) {
+      const created = await createCase();
+      expect(created.status).to.equal('PENDING_SCORE');
+      pending.push(created);
+    }
+    expect(await breakerState()).to.equal(2);
+    // Once open, a create does not even try scoring.
+    pending.push(await createCase());
+    expect(pending.at(-1)!.status).to.equal('PENDING_SCORE');
+
+    await scoring.stop();
+    scoring = await startTestScoringService(platform, { port: scoringPort, env: scoringEnv });
+    await eventually(() => allScored(pending.map((created) => created.id)), 100);
+    await eventually(async () => {
+      expect(await breakerState()).to.equal(0);
+    });
+
+    const text = await (await fetch(`${cases.url}/metrics`)).text();
+    /** The value of the first series of `name` carrying `label`, or undefined when there is none. */
+    const value = (name: string, label = '') => {
+      const line = text
+        .split('\n')
+        .find((candidate) => candidate.startsWith(`${name}{`) && candidate.includes(label));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    expect(value('scoring_client_breaker_state')).to.be.oneOf([0, 1, 2]);
+    expect(value('scoring_client_breaker_transitions_total', 'state="open"')).to.be.at.least(1);
+    expect(value('scoring_client_breaker_transitions_total', 'state="closed"')).to.be.at.least(1);
+    expect(value('scoring_client_retries_total')).to.be.greaterThan(0);
+    expect(value('scoring_client_bulkhead_rejections_total')).to.equal(0);
+    expect(value('scoring_client_bulkhead_in_use', 'slot="active"')).to.equal(0);
+    expect(value('outbox_backlog')).to.be.a('number');
+    expect(value('outbox_oldest_unpublished_age_seconds')).to.be.a('number');
+    expect(value('outbox_published_total')).to.be.greaterThan(0);
+    expect(value('case_rescore_attempts_total', 'outcome="scored"')).to.be.at.least(pending.length);
+  });
+});
