@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e lint format format-check typecheck clean
+.PHONY: help install dev test test-unit test-integration test-e2e bench lint format format-check typecheck clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test-integration: ## Integration tests (services in-process, real Postgres)
 
 test-e2e: ## End-to-end tests through the real Envoy (and gateway tests)
 	@MOCHA_SPEC='envoy/test/**/*.test.ts tests/e2e/**/*.test.ts' $(TOOLCHAIN) mocha
+
+bench: ## Load benchmark through Envoy on its own ports, databases and Redis db (docs/benchmarks.md)
+	@$(TOOLCHAIN) node scripts/bench.ts
 
 lint: ## ESLint (type-aware) and Prettier check
 	@$(TOOLCHAIN) bash -c 'tsc --build && eslint . --max-warnings 0 && prettier --check . --log-level warn'

@@ -162,7 +162,8 @@ export interface RateLimitPolicy {
 }
 
 export const RATE_LIMITS: RateLimitPolicy = {
-  gateway: { maxTokens: 2000, tokensPerFill: 1000, fillIntervalSeconds: 1 },
+  // Well above what one instance serves, so it only ever cuts floods (a 2-core dev box serves ~1,200 req/s).
+  gateway: { maxTokens: 20_000, tokensPerFill: 10_000, fillIntervalSeconds: 1 },
   loginPerClient: { maxTokens: 20, tokensPerFill: 20, fillIntervalSeconds: 60 },
   loginTrackedClients: 10_000,
 };

@@ -5,7 +5,13 @@ import { expect } from 'chai';
 const root = resolve(import.meta.dirname, '..', '..');
 
 describe('service boot with a bad configuration', () => {
-  for (const entry of ['services/user-service/src/main.ts', 'services/auth-service/src/main.ts']) {
+  for (const entry of [
+    'services/user-service/src/main.ts',
+    'services/auth-service/src/main.ts',
+    'services/case-service/src/main.ts',
+    'services/scoring-service/src/main.ts',
+    'services/audit-telemetry-service/src/main.ts',
+  ]) {
     it(`${entry} lists every problem and exits non-zero`, () => {
       const result = spawnSync(process.execPath, [entry], {
         cwd: root,
@@ -22,7 +28,7 @@ describe('service boot with a bad configuration', () => {
       expect(result.status).to.equal(2);
       expect(result.stderr).to.include('invalid configuration');
       for (const variable of ['PORT', 'LOG_LEVEL', 'APP_ENV']) expect(result.stderr).to.include(variable);
-      if (entry.includes('user-service')) expect(result.stderr).to.include('DATABASE_URL');
+      if (/user|case|audit/.test(entry)) expect(result.stderr).to.include('DATABASE_URL');
     });
   }
 });

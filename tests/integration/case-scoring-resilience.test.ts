@@ -91,7 +91,7 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
   it('with scoring stopped, creates still succeed as PENDING_SCORE, the breaker opens, and recovery scores them all', async () => {
     await scoring!.stop();
     scoring = undefined;
-    const pending = [];
+    const pending: Record<string, unknown>[] = [];
     for (let i = 0; i < 6; i += 1) pending.push(await createCase());
     for (const created of pending) {
       expect(created.status).to.equal('PENDING_SCORE');
@@ -115,7 +115,7 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
     });
     // The breaker counts a rolling window that still holds the recovery's successes: keep creating
     // (bounded) until the failures outweigh them and it opens.
-    const pending = [];
+    const pending: Record<string, unknown>[] = [];
     for (let i = 0; i < 20 && (await breakerState()) !== 2; i += 1) {
       const created = await createCase();
       expect(created.status).to.equal('PENDING_SCORE');

@@ -166,6 +166,18 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       ).to.equal(1);
     });
 
+    it('an expired key is forgotten: the same key then creates a new case, whatever the body', async () => {
+      const key = `key-${randomUUID()}`;
+      const first = asRecord((await create('v1', buildCase(), { key })).body);
+      await db.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [
+        key,
+      ]);
+      const second = await create('v1', buildCase({ title: 'Another body' }), { key });
+      expect(second.status, second.text).to.equal(201);
+      expect(asRecord(second.body).id).not.to.equal(first.id);
+      expect(second.headers.get('idempotent-replayed')).to.equal(null);
+    });
+
     it('a malformed key is 400', async () => {
       expectProblem(
         await create('v1', buildCase(), { key: 'has spaces in it' }),

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { toOpenApiPath } from '@mrp/schemas';
-import type { ServiceApp } from '@mrp/platform';
+import { listen, type RunningServer, type ServiceApp } from '@mrp/platform';
 import { request, asRecord } from '../support/http.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { type TestPlatform } from '../support/platform.ts';
+import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
 
 function documentedOperations(document: Record<string, unknown>): string[] {
   const paths = document.paths as Record<string, Record<string, unknown>>;
@@ -23,19 +24,27 @@ function collectRefs(node: unknown, refs: Set<string>): Set<string> {
 }
 
 describe('OpenAPI documents match the routes that exist', () => {
+  let full: FullPlatform;
   let platform: TestPlatform;
+  let auditServer: RunningServer;
 
   before(async () => {
-    platform = await startTestPlatform();
+    full = await startFullPlatform();
+    platform = full.platform;
+    auditServer = await listen(full.audit.service, 0);
   });
 
   after(async () => {
-    await platform.stop();
+    await auditServer.close(100);
+    await full.stop();
   });
 
   const services = (): [string, string, ServiceApp][] => [
     ['auth-service', platform.authUrl, platform.auth.service],
     ['user-service', platform.userUrl, platform.user.service],
+    ['case-service', full.cases.url, full.cases.caseService.service],
+    ['scoring-service', full.scoring.url, full.scoring.scoring.service],
+    ['audit-telemetry-service', auditServer.url, full.audit.service],
   ];
 
   it('each service serves /openapi.json listing exactly the operations its router mounts', async () => {
@@ -68,5 +77,25 @@ describe('OpenAPI documents match the routes that exist', () => {
     const create = (document.paths['/v1/users'] as Record<string, Record<string, unknown>>).post!;
     expect(create['x-roles']).to.deep.equal(['admin']);
     expect(JSON.stringify(create.requestBody)).to.include('#/components/schemas/UserCreateRequest');
+  });
+});
+
+describe('OpenAPI of the case API versions', () => {
+  it('v1 and v2 share paths under their prefix, and only v2 documents priority', async () => {
+    const full = await startFullPlatform();
+    try {
+      const document = full.cases.caseService.service.openapi;
+      const schemas = document.components.schemas as Record<string, { properties?: Record<string, unknown> }>;
+      expect(Object.keys(document.paths)).to.include.members([
+        '/v1/cases',
+        '/v1/cases/{id}',
+        '/v2/cases',
+        '/v2/cases/{id}',
+      ]);
+      expect(schemas.CaseV1!.properties).not.to.have.property('priority');
+      expect(schemas.CaseV2!.properties).to.have.property('priority');
+    } finally {
+      await full.stop();
+    }
   });
 });

@@ -33,7 +33,6 @@ describe('the outbox relay publishes every case event to Redis Streams', () => {
     await proxy.start().catch(() => undefined);
     await cases.stop();
     await platform.stop();
-    await redis.del(cases.stream, `outbox:marker:case-service:${cases.stream}`);
     redis.disconnect();
     await proxy.cut();
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createCaseService, loadCaseServiceConfig, type CaseService } from '@mrp/case-service';
 import { createLogger, listen, type RunningServer } from '@mrp/platform';
+import { Redis } from 'ioredis';
 import { LogCapture } from './log-capture.ts';
 import type { TestPlatform } from './platform.ts';
 import { createTestDatabase } from './test-database.ts';
@@ -66,8 +67,10 @@ export async function startTestCaseService(
     async stop() {
       await server.close(500);
       await caseService.close();
-      await caseService.redis.quit().catch(() => undefined);
       await database.drop();
+      const redis = new Redis('redis://127.0.0.1:6379');
+      await redis.del(stream, `outbox:marker:case-service:${stream}`);
+      redis.disconnect();
     },
   };
 }

@@ -195,6 +195,7 @@ export class OutboxRelay {
   }
 
   async #run(): Promise<void> {
+    await this.#redisReady(3000);
     while (this.#running) {
       let published = 0;
       try {
@@ -218,6 +219,19 @@ export class OutboxRelay {
         this.#wake = undefined;
       }
     }
+  }
+
+  /** Waits (bounded) for the first Redis connection, so a normal start does not log a failed cycle. */
+  async #redisReady(timeoutMs: number): Promise<void> {
+    const redis = this.#options.redis;
+    if (redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Stops after the batch in hand. */

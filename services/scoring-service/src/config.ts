@@ -41,7 +41,11 @@ export const scoringServiceConfigSpec = {
     'redis://127.0.0.1:6379',
     'Redis that receives score_updated events; scoring keeps answering while it is down.',
   ),
-  eventStream: env.string('SCORING_EVENT_STREAM', 'events:scoring', 'The Redis stream score events are published to.'),
+  eventStream: env.string(
+    'SCORING_EVENT_STREAM',
+    'events:scoring',
+    'The Redis stream score events are published to.',
+  ),
   eventQueueCapacity: env.int(
     'SCORING_EVENT_QUEUE_CAPACITY',
     10_000,

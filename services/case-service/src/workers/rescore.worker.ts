@@ -1,6 +1,7 @@
 import { backoffDelay, type Logger, type Pool } from '@mrp/platform';
 import { Counter, type Registry } from 'prom-client';
 import { caseRepository } from '../data/case.repository.ts';
+import { idempotencyRepository } from '../data/idempotency.repository.ts';
 import type { ScoringClient } from '../clients/scoring.client.ts';
 import type { ServiceTokenClient } from '../clients/service-token.client.ts';
 import type { CaseUseCases } from '../domain/case.use-cases.ts';
@@ -26,6 +27,7 @@ export interface RescoreWorkerOptions {
  * Scores the cases left unscored (PENDING_SCORE, or OPEN after a crash mid-creation) once scoring answers
  * again, with a service token. Safe with several replicas: a case is claimed with a lease under
  * `FOR UPDATE SKIP LOCKED`, and each failed attempt pushes the next one back with exponential backoff.
+ * It also deletes expired idempotency keys once a minute.
  */
 export class RescoreWorker {
   readonly #options: RescoreWorkerOptions;
@@ -87,9 +89,15 @@ export class RescoreWorker {
   }
 
   async #run(): Promise<void> {
+    let lastCleanup = 0;
     while (this.#running) {
       try {
         await this.runOnce();
+        // Expired idempotency keys are also replaced on use; this keeps the table from growing.
+        if (Date.now() - lastCleanup > 60_000) {
+          lastCleanup = Date.now();
+          await idempotencyRepository.deleteExpired(this.#options.pool);
+        }
       } catch (error) {
         this.#options.logger.warn({ err: error }, 're-scoring pass failed; will retry');
       }
