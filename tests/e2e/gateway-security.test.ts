@@ -194,8 +194,8 @@ describe('the platform through the real Envoy', () => {
     });
   });
 
-  describe('services not built yet', () => {
-    it('answer 503 problem+json at the gateway', async () => {
+  describe('services that are down', () => {
+    it('answer 503 problem+json at the gateway (here case, scoring and audit have no listener)', async () => {
       for (const path of ['/v1/cases', '/v2/cases', '/v1/scoring/score', '/v1/audit']) {
         expectProblem(await request(`${gateway.url}${path}`, { token: tokens.viewer }), 503);
       }
