@@ -21,21 +21,9 @@ import { LogCapture } from '../support/log-capture.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
 import { createTestDatabase } from '../support/test-database.ts';
+import { eventually } from '../support/eventually.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Polls until `check` passes or the attempts run out; bounded, and no timing is asserted. */
-async function eventually(check: () => Promise<void>, attempts = 100, intervalMs = 100): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
 
 const caseA = randomUUID();
 const caseB = randomUUID();

@@ -153,3 +153,62 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
     expect(value('case_rescore_attempts_total', 'outcome="scored"')).to.be.at.least(pending.length);
   });
 });
+
+describe('the bulkhead towards scoring', () => {
+  let platform: TestPlatform;
+  let scoring: TestScoringService;
+  let cases: TestCaseService;
+  const scoringStream = `test:${randomBytes(4).toString('hex')}:events:scoring`;
+
+  before(async () => {
+    platform = await startTestPlatform();
+    // Slow scoring, one call at a time and no queue: concurrent creates overflow the bulkhead.
+    scoring = await startTestScoringService(platform, {
+      env: {
+        SCORING_EVENT_STREAM: scoringStream,
+        SCORING_FAULT_LATENCY_MS: '300',
+        SCORING_EVENT_FLUSH_TIMEOUT_MS: '200',
+      },
+    });
+    cases = await startTestCaseService(platform, {
+      scoringUrl: scoring.url,
+      startWorkers: false,
+      env: {
+        SCORING_BULKHEAD_CONCURRENCY: '1',
+        SCORING_BULKHEAD_QUEUE: '0',
+        SCORING_ATTEMPT_TIMEOUT_MS: '2000',
+      },
+    });
+  });
+
+  after(async () => {
+    await cases.stop();
+    await scoring.stop();
+    await platform.stop();
+    const redis = new Redis('redis://127.0.0.1:6379');
+    await redis.del(scoringStream);
+    redis.disconnect();
+  });
+
+  it('refuses calls beyond its capacity at once: those cases are stored PENDING_SCORE, the others SCORED', async () => {
+    const token = await login(platform.authUrl, 'analyst');
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        request(`${cases.url}/v1/cases`, {
+          method: 'POST',
+          token,
+          json: { title: 'Crowd', owner_id: randomUUID() },
+        }),
+      ),
+    );
+    const statuses = results.map((result) => {
+      expect(result.status, result.text).to.equal(201);
+      return String(asRecord(result.body).status);
+    });
+    expect(statuses).to.include('SCORED');
+    expect(statuses).to.include('PENDING_SCORE');
+    const metrics = await (await fetch(`${cases.url}/metrics`)).text();
+    const rejected = /^scoring_client_bulkhead_rejections_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1];
+    expect(Number(rejected)).to.equal(statuses.filter((status) => status === 'PENDING_SCORE').length);
+  });
+});

@@ -15,19 +15,7 @@ import { LogCapture } from '../support/log-capture.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-
-/** Polls until `check` passes or the attempts run out; bounded, and no timing is asserted. */
-async function eventually(check: () => Promise<void>, attempts = 100, intervalMs = 100): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+import { eventually } from '../support/eventually.ts';
 
 const CLAIM_KEY = 'mrp-test:claimed-by';
 

@@ -56,3 +56,4 @@ export {
   isPostgresTimestamp,
   type KeysetPosition,
 } from './keyset-cursor.ts';
+export { databaseKeys, serviceKeys, tokenVerificationKeys } from './service-config.ts';

@@ -1,35 +1,19 @@
-import { ConfigError, env, loadConfig, type ConfigOf } from '@mrp/platform';
+import {
+  ConfigError,
+  env,
+  loadConfig,
+  type ConfigOf,
+  serviceKeys,
+  databaseKeys,
+  tokenVerificationKeys,
+} from '@mrp/platform';
 import { defaultConsumerName, STREAMS } from '@mrp/events';
 
 /** Every setting of audit-telemetry-service: env var, default and meaning. */
 export const auditServiceConfigSpec = {
-  appEnv: env.oneOf('APP_ENV', ['development', 'test', 'production'], 'development', 'Deployment profile.'),
-  host: env.string('HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 in containers).'),
-  port: env.int('PORT', 3005, 'HTTP port.', { min: 0, max: 65535 }),
-  logLevel: env.oneOf(
-    'LOG_LEVEL',
-    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    'info',
-    'Minimum log level.',
-  ),
-  databaseUrl: env.url(
-    'DATABASE_URL',
-    'postgres://postgres@127.0.0.1:5432/mrp_audit',
-    'Postgres connection string of audit-db.',
-  ),
-  databasePoolMax: env.int('DATABASE_POOL_MAX', 10, 'Most connections the pool opens.', { min: 1, max: 100 }),
-  migrateOnStart: env.bool(
-    'MIGRATE_ON_START',
-    true,
-    'Apply pending migrations at startup (Kubernetes runs them in a Job instead).',
-  ),
-  jwksUrl: env.url(
-    'AUTH_JWKS_URL',
-    'http://127.0.0.1:3001/.well-known/jwks.json',
-    "auth-service's JWKS, used to verify access tokens.",
-  ),
-  tokenIssuer: env.string('AUTH_ISSUER', 'mrp-auth', 'Expected `iss` of access tokens.'),
-  tokenAudience: env.string('AUTH_AUDIENCE', 'mrp-platform', 'Expected `aud` of access tokens.'),
+  ...serviceKeys({ port: 3005 }),
+  ...databaseKeys('mrp_audit'),
+  ...tokenVerificationKeys(),
   redisUrl: env.url('REDIS_URL', 'redis://127.0.0.1:6379', 'Redis holding the event streams.'),
   streams: env.list(
     'AUDIT_STREAMS',
@@ -58,7 +42,6 @@ export const auditServiceConfigSpec = {
     'An event pending this long (ms) in a replica that stopped or crashed is taken over by another.',
     { min: 10, max: 86_400_000 },
   ),
-  bodyLimit: env.string('HTTP_BODY_LIMIT', '100kb', 'Largest accepted request body.'),
 };
 
 export type AuditServiceConfig = ConfigOf<typeof auditServiceConfigSpec>;

@@ -1,21 +1,8 @@
-import { ConfigError, env, loadConfig, type ConfigOf } from '@mrp/platform';
+import { ConfigError, env, loadConfig, type ConfigOf, serviceKeys } from '@mrp/platform';
 
 /** Every setting of auth-service: env var, default and meaning. */
 export const authServiceConfigSpec = {
-  appEnv: env.oneOf(
-    'APP_ENV',
-    ['development', 'test', 'production'],
-    'development',
-    'Deployment profile; production never generates keys.',
-  ),
-  host: env.string('HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 in containers).'),
-  port: env.int('PORT', 3001, 'HTTP port.', { min: 0, max: 65535 }),
-  logLevel: env.oneOf(
-    'LOG_LEVEL',
-    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    'info',
-    'Minimum log level.',
-  ),
+  ...serviceKeys({ port: 3001, bodyLimit: '16kb' }),
   issuer: env.string('AUTH_ISSUER', 'mrp-auth', '`iss` of the tokens issued.'),
   audience: env.string('AUTH_AUDIENCE', 'mrp-platform', '`aud` of the tokens issued.'),
   accessTokenTtlSeconds: env.int('AUTH_ACCESS_TOKEN_TTL_SECONDS', 900, 'Lifetime of a user access token.', {
@@ -53,7 +40,6 @@ export const authServiceConfigSpec = {
     min: 100,
     max: 30_000,
   }),
-  bodyLimit: env.string('HTTP_BODY_LIMIT', '16kb', 'Largest accepted request body.'),
   serviceClients: env.list(
     'AUTH_SERVICE_CLIENTS',
     [],

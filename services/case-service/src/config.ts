@@ -1,36 +1,23 @@
-import { env, loadConfig, type ConfigOf } from '@mrp/platform';
+import {
+  env,
+  loadConfig,
+  type ConfigOf,
+  serviceKeys,
+  databaseKeys,
+  tokenVerificationKeys,
+} from '@mrp/platform';
 
 /** Every setting of case-service: env var, default and meaning. */
 export const caseServiceConfigSpec = {
-  appEnv: env.oneOf('APP_ENV', ['development', 'test', 'production'], 'development', 'Deployment profile.'),
-  host: env.string('HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 in containers).'),
-  port: env.int('PORT', 3003, 'HTTP port.', { min: 0, max: 65535 }),
-  logLevel: env.oneOf(
-    'LOG_LEVEL',
-    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    'info',
-    'Minimum log level.',
-  ),
-  databaseUrl: env.url(
-    'DATABASE_URL',
-    'postgres://postgres@127.0.0.1:5432/mrp_case',
-    'Postgres connection string of case-db.',
-  ),
-  databasePoolMax: env.int('DATABASE_POOL_MAX', 10, 'Most connections the pool opens.', { min: 2, max: 100 }),
-  migrateOnStart: env.bool(
-    'MIGRATE_ON_START',
-    true,
-    'Apply pending migrations at startup (Kubernetes runs them in a Job instead).',
-  ),
+  ...serviceKeys({ port: 3003 }),
+  ...databaseKeys('mrp_case'),
+  ...tokenVerificationKeys(),
   redisUrl: env.url('REDIS_URL', 'redis://127.0.0.1:6379', 'Redis for the event streams.'),
   eventStream: env.string(
     'CASE_EVENT_STREAM',
     'events:case',
     'The Redis stream case events are published to.',
   ),
-  jwksUrl: env.url('AUTH_JWKS_URL', 'http://127.0.0.1:3001/.well-known/jwks.json', "auth-service's JWKS."),
-  tokenIssuer: env.string('AUTH_ISSUER', 'mrp-auth', 'Expected `iss` of access tokens.'),
-  tokenAudience: env.string('AUTH_AUDIENCE', 'mrp-platform', 'Expected `aud` of access tokens.'),
   authTokenUrl: env.url(
     'AUTH_TOKEN_URL',
     'http://127.0.0.1:3001/internal/v1/token',
@@ -136,7 +123,6 @@ export const caseServiceConfigSpec = {
     true,
     'Run the outbox relay and the re-scoring worker in this process.',
   ),
-  bodyLimit: env.string('HTTP_BODY_LIMIT', '100kb', 'Largest accepted request body.'),
 };
 
 export type CaseServiceConfig = ConfigOf<typeof caseServiceConfigSpec>;

@@ -1,4 +1,11 @@
-import { env, loadConfig, type ConfigKey, type ConfigOf } from '@mrp/platform';
+import {
+  env,
+  loadConfig,
+  type ConfigKey,
+  type ConfigOf,
+  serviceKeys,
+  tokenVerificationKeys,
+} from '@mrp/platform';
 
 /** A probability between 0 and 1 written as a decimal ("0", "0.25", "1"). */
 function probability(name: string, fallback: number, doc: string): ConfigKey<number> {
@@ -19,23 +26,8 @@ function probability(name: string, fallback: number, doc: string): ConfigKey<num
 
 /** Every setting of scoring-service: env var, default and meaning. */
 export const scoringServiceConfigSpec = {
-  appEnv: env.oneOf('APP_ENV', ['development', 'test', 'production'], 'development', 'Deployment profile.'),
-  host: env.string('HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 in containers).'),
-  port: env.int('PORT', 3004, 'HTTP port.', { min: 0, max: 65535 }),
-  logLevel: env.oneOf(
-    'LOG_LEVEL',
-    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    'info',
-    'Minimum log level.',
-  ),
-  jwksUrl: env.url(
-    'AUTH_JWKS_URL',
-    'http://127.0.0.1:3001/.well-known/jwks.json',
-    "auth-service's JWKS, used to verify access tokens.",
-  ),
-  tokenIssuer: env.string('AUTH_ISSUER', 'mrp-auth', 'Expected `iss` of access tokens.'),
-  tokenAudience: env.string('AUTH_AUDIENCE', 'mrp-platform', 'Expected `aud` of access tokens.'),
-  bodyLimit: env.string('HTTP_BODY_LIMIT', '100kb', 'Largest accepted request body.'),
+  ...serviceKeys({ port: 3004 }),
+  ...tokenVerificationKeys(),
   redisUrl: env.url(
     'REDIS_URL',
     'redis://127.0.0.1:6379',

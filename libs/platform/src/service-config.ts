@@ -1,0 +1,72 @@
+import { env, type ConfigKey } from './config.ts';
+
+type AppEnv = 'development' | 'test' | 'production';
+type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** The keys every service has: profile, listener, log level and body limit. */
+export function serviceKeys(defaults: { port: number; bodyLimit?: string }): {
+  appEnv: ConfigKey<AppEnv>;
+  host: ConfigKey<string>;
+  port: ConfigKey<number>;
+  logLevel: ConfigKey<LogLevel>;
+  bodyLimit: ConfigKey<string>;
+} {
+  return {
+    appEnv: env.oneOf(
+      'APP_ENV',
+      ['development', 'test', 'production'],
+      'development',
+      'Deployment profile; production refuses the dev-only conveniences (seed users, generated keys, dev secrets).',
+    ),
+    host: env.string('HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 in containers).'),
+    port: env.int('PORT', defaults.port, 'HTTP port.', { min: 0, max: 65535 }),
+    logLevel: env.oneOf(
+      'LOG_LEVEL',
+      ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      'info',
+      'Minimum log level.',
+    ),
+    bodyLimit: env.string('HTTP_BODY_LIMIT', defaults.bodyLimit ?? '100kb', 'Largest accepted request body.'),
+  };
+}
+
+/** The keys of a service that verifies access tokens against auth-service's JWKS. */
+export function tokenVerificationKeys(): {
+  jwksUrl: ConfigKey<string>;
+  tokenIssuer: ConfigKey<string>;
+  tokenAudience: ConfigKey<string>;
+} {
+  return {
+    jwksUrl: env.url(
+      'AUTH_JWKS_URL',
+      'http://127.0.0.1:3001/.well-known/jwks.json',
+      "auth-service's JWKS, used to verify access tokens.",
+    ),
+    tokenIssuer: env.string('AUTH_ISSUER', 'mrp-auth', 'Expected `iss` of access tokens.'),
+    tokenAudience: env.string('AUTH_AUDIENCE', 'mrp-platform', 'Expected `aud` of access tokens.'),
+  };
+}
+
+/** The keys of a service that owns a Postgres database (`database` is its local default name). */
+export function databaseKeys(database: string): {
+  databaseUrl: ConfigKey<string>;
+  databasePoolMax: ConfigKey<number>;
+  migrateOnStart: ConfigKey<boolean>;
+} {
+  return {
+    databaseUrl: env.url(
+      'DATABASE_URL',
+      `postgres://postgres@127.0.0.1:5432/${database}`,
+      'Postgres connection string of the database this service owns.',
+    ),
+    databasePoolMax: env.int('DATABASE_POOL_MAX', 10, 'Most connections the pool opens.', {
+      min: 2,
+      max: 100,
+    }),
+    migrateOnStart: env.bool(
+      'MIGRATE_ON_START',
+      true,
+      'Apply pending migrations at startup (Kubernetes runs them in a Job instead).',
+    ),
+  };
+}
