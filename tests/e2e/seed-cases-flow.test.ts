@@ -25,6 +25,7 @@ interface AuditItem {
   type: string;
   source: string;
   subject: string;
+  request_id: string | null;
 }
 
 /** Every audit item about one case, read through the gateway. */
@@ -99,7 +100,14 @@ describe("the seed's case and audit calls through Envoy", () => {
       const items = (JSON.parse(audit.body) as { items: AuditItem[] }).items.filter(
         (item) => item.subject === `case:${String(created.id)}`,
       );
-      expect(items.map((item) => item.type)).to.include.members(['case_created', 'score_updated']);
+      expect(items.map((item) => `${item.source}:${item.type}`)).to.include.members([
+        'case-service:case_created',
+        'case-service:score_updated',
+        'scoring-service:score_updated',
+      ]);
+      // One request ID from the gateway through case-service into scoring-service and every event.
+      expect(new Set(items.map((item) => item.request_id)).size).to.equal(1);
+      expect(items[0]!.request_id).to.match(/^[0-9a-f-]{36}$/);
     });
   });
 

@@ -22,6 +22,12 @@ export interface ScoringClientOptions {
   readonly registry: Registry;
 }
 
+/** Who a call is made for: the token it carries and the request it belongs to (null for background work). */
+export interface CallContext {
+  readonly token: string;
+  readonly requestId: string | null;
+}
+
 /** Why a case could not be scored; the case is then stored as PENDING_SCORE with this reason. */
 export class ScoringUnavailableError extends Error {
   readonly reason: 'breaker_open' | 'bulkhead_full' | 'timeout' | 'unreachable' | 'server_error' | 'rejected';
@@ -51,7 +57,7 @@ const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
 export class ScoringClient {
   readonly #options: ScoringClientOptions;
   readonly #bulkhead: Bulkhead;
-  readonly #breaker: CircuitBreaker<[string, Record<string, unknown>, string], ScoreResponse>;
+  readonly #breaker: CircuitBreaker<[string, Record<string, unknown>, CallContext], ScoreResponse>;
   readonly #retries: Counter;
   readonly #rejections: Counter;
 
@@ -94,8 +100,8 @@ export class ScoringClient {
     state.set(BREAKER_STATE.closed);
 
     this.#breaker = new CircuitBreaker(
-      (path: string, body: Record<string, unknown>, token: string) =>
-        this.#callWithRetries(path, body, token),
+      (path: string, body: Record<string, unknown>, call: CallContext) =>
+        this.#callWithRetries(path, body, call),
       {
         // The retries have their own time limits; the breaker only counts outcomes.
         timeout: false,
@@ -129,12 +135,12 @@ export class ScoringClient {
     return this.#breaker.opened;
   }
 
-  /** Scores a case's features with the caller's token (a user's, or a service token for background work). */
-  async score(caseId: string, features: Record<string, unknown>, token: string): Promise<CaseScore> {
+  /** Scores a case's features with the caller's token (a user's, or a service token for background work) and request ID. */
+  async score(caseId: string, features: Record<string, unknown>, call: CallContext): Promise<CaseScore> {
     let response: ScoreResponse;
     try {
       response = await this.#bulkhead.run(() =>
-        this.#breaker.fire('/v1/scoring/score', { case_id: caseId, features }, token),
+        this.#breaker.fire('/v1/scoring/score', { case_id: caseId, features }, call),
       );
     } catch (error) {
       if (error instanceof ScoringUnavailableError) throw error;
@@ -160,8 +166,12 @@ export class ScoringClient {
     };
   }
 
-  async #callWithRetries(path: string, body: Record<string, unknown>, token: string): Promise<ScoreResponse> {
-    return retryWithBackoff(() => this.#attempt(path, body, token), {
+  async #callWithRetries(
+    path: string,
+    body: Record<string, unknown>,
+    call: CallContext,
+  ): Promise<ScoreResponse> {
+    return retryWithBackoff(() => this.#attempt(path, body, call), {
       retries: this.#options.retries,
       baseDelayMs: this.#options.backoffBaseMs,
       maxDelayMs: this.#options.backoffMaxMs,
@@ -172,12 +182,16 @@ export class ScoringClient {
     });
   }
 
-  async #attempt(path: string, body: Record<string, unknown>, token: string): Promise<ScoreResponse> {
+  async #attempt(path: string, body: Record<string, unknown>, call: CallContext): Promise<ScoreResponse> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.#options.baseUrl), {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${call.token}`,
+          'content-type': 'application/json',
+          ...(call.requestId ? { 'x-request-id': call.requestId } : {}),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.#options.attemptTimeoutMs),
       });

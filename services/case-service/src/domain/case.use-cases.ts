@@ -229,7 +229,10 @@ export class CaseUseCases {
     let score: CaseScore | undefined;
     let reason = '';
     try {
-      score = await this.#scoring.score(record.id, scoringFeatures(record), token);
+      score = await this.#scoring.score(record.id, scoringFeatures(record), {
+        token,
+        requestId: actor.requestId,
+      });
     } catch (error) {
       if (!(error instanceof ScoringUnavailableError)) throw error;
       reason = `${error.reason}: ${error.message}`;
