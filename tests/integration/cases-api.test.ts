@@ -312,6 +312,12 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
         400,
       ],
       ['title too long', post('v1', JSON.stringify(buildCase({ title: 'x'.repeat(201) }))), 400],
+      ['a NUL character in the title', post('v1', JSON.stringify(buildCase({ title: 'a\u0000b' }))), 400],
+      [
+        'a NUL character in a feature',
+        post('v2', JSON.stringify(buildCase({ features: { note: 'a\u0000' } }))),
+        400,
+      ],
       ['oversized body', post('v1', JSON.stringify(buildCase({ description: 'x'.repeat(200_000) }))), 413],
       ['non-UUID id', () => request(`${cases.url}/v1/cases/42`, { token: tokens.viewer }), 400],
       ['unknown case', () => request(`${cases.url}/v1/cases/${randomUUID()}`, { token: tokens.viewer }), 404],

@@ -228,6 +228,11 @@ describe('user-service API (in-process, real Postgres)', () => {
     cases.push(['an unknown role', post(JSON.stringify(buildUser({ role: 'root' }))), 400]);
     cases.push(['a wrongly typed field', post(JSON.stringify(buildUser({ full_name: 42 }))), 400]);
     cases.push(['a blank name', post(JSON.stringify(buildUser({ full_name: '   ' }))), 400]);
+    cases.push([
+      'a NUL character in the name',
+      post(JSON.stringify(buildUser({ full_name: 'a\u0000b' }))),
+      400,
+    ]);
     cases.push(['a too short password', post(JSON.stringify(buildUser({ password: 'short' }))), 400]);
     cases.push([
       'an oversized body',

@@ -205,7 +205,7 @@ function problemErrors(): Middleware<AppState> {
           type: problemType('invalid_input'),
           title: 'The request is not valid',
           status: 400,
-          detail: 'a value in the request is out of range',
+          detail: 'a value in the request cannot be stored (out of range, or containing a NUL character)',
           code: 'invalid_input',
           request_id: requestId,
         });
