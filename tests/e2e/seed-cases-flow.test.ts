@@ -167,6 +167,76 @@ describe("the seed's case and audit calls through Envoy", () => {
   });
 });
 
+describe('idempotency and scoring faults through Envoy', () => {
+  let full: FullPlatform;
+
+  before(async () => {
+    full = await startFullPlatform();
+  });
+
+  after(async () => {
+    await full.stop();
+  });
+
+  it('25 concurrent creates with one key leave exactly one case and one case_created event', async () => {
+    const token = await login(full.url, 'analyst');
+    const admin = await login(full.url, 'admin');
+    const ownerId = randomUUID();
+    const results = await Promise.all(
+      Array.from({ length: 25 }, () =>
+        request(`${full.url}/v1/cases`, {
+          method: 'POST',
+          token,
+          json: { title: 'Concurrent', owner_id: ownerId },
+          headers: { 'idempotency-key': 'case-concurrent' },
+        }),
+      ),
+    );
+    for (const result of results) expect(result.status, result.text).to.be.oneOf([201, 409]);
+    const ids = new Set(
+      results.filter((result) => result.status === 201).map((result) => asRecord(result.body).id),
+    );
+    expect(ids.size).to.equal(1);
+    const listed = asRecord((await request(`${full.url}/v1/cases?owner_id=${ownerId}`, { token })).body);
+    expect(listed.items).to.have.length(1);
+    const id = String([...ids][0]);
+    await eventually(async () => {
+      const items = await auditOf(full.url, admin, id);
+      expect(items.filter((item) => item.type === 'case_created')).to.have.length(1);
+      expect(items.map((item) => item.type)).to.include('score_updated');
+    });
+  });
+
+  it('with scoring stopped, creates answer 201 PENDING_SCORE with score_pending; once it is back they are scored', async () => {
+    const token = await login(full.url, 'analyst');
+    const admin = await login(full.url, 'admin');
+    const port = full.scoring.port;
+    await full.restartScoring({ down: true });
+    const pending: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const result = await request(`${full.url}/v2/cases`, {
+        method: 'POST',
+        token,
+        json: { title: `Outage ${i}`, owner_id: randomUUID() },
+      });
+      expect(result.status, result.text).to.equal(201);
+      expect(asRecord(result.body).status).to.equal('PENDING_SCORE');
+      pending.push(String(asRecord(result.body).id));
+    }
+    await full.restartScoring({ down: false });
+    expect(full.scoring.port).to.equal(port);
+    await eventually(async () => {
+      for (const id of pending) {
+        expect(asRecord((await request(`${full.url}/v2/cases/${id}`, { token })).body).status, id).to.equal(
+          'SCORED',
+        );
+        const types = (await auditOf(full.url, admin, id)).map((item) => item.type);
+        expect(types).to.include.members(['case_created', 'score_pending', 'score_updated']);
+      }
+    }, 150);
+  });
+});
+
 describe('with Redis unreachable during creates, no event is lost or stored twice', () => {
   let proxy: TcpProxy;
   let full: FullPlatform;

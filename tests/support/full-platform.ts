@@ -18,7 +18,10 @@ export interface FullPlatform {
   readonly envoy: EnvoyProcess;
   readonly platform: TestPlatform;
   readonly cases: TestCaseService;
+  /** The scoring-service instance now serving (it changes when `restartScoring` brings it back). */
   readonly scoring: TestScoringService;
+  /** Stops scoring-service (`down: true`) or starts it again on the same port (`down: false`). */
+  restartScoring(options: { down: boolean }): Promise<void>;
   readonly audit: AuditService;
   readonly auditLogs: LogCapture;
   readonly streams: { readonly case: string; readonly scoring: string; readonly deadLetter: string };
@@ -40,9 +43,13 @@ export async function startFullPlatform(options: FullPlatformOptions = {}): Prom
   const run = randomBytes(4).toString('hex');
   const platform = await startTestPlatform();
   const scoringStream = `test:${run}:events:scoring`;
-  const scoring = await startTestScoringService(platform, {
-    env: { SCORING_EVENT_STREAM: scoringStream, REDIS_URL: redisUrl },
-  });
+  const scoringEnv = {
+    SCORING_EVENT_STREAM: scoringStream,
+    REDIS_URL: redisUrl,
+    SCORING_EVENT_FLUSH_TIMEOUT_MS: '500',
+  };
+  let scoring: TestScoringService | undefined = await startTestScoringService(platform, { env: scoringEnv });
+  const scoringPort = scoring.port;
   const cases = await startTestCaseService(platform, {
     scoringUrl: scoring.url,
     env: { REDIS_URL: redisUrl },
@@ -80,7 +87,7 @@ export async function startFullPlatform(options: FullPlatformOptions = {}): Prom
           'auth-service': platform.authPort,
           'user-service': platform.userPort,
           'case-service': cases.port,
-          'scoring-service': scoring.port,
+          'scoring-service': scoringPort,
           'audit-telemetry-service': auditServer.port,
         },
       }),
@@ -93,7 +100,18 @@ export async function startFullPlatform(options: FullPlatformOptions = {}): Prom
     envoy,
     platform,
     cases,
-    scoring,
+    get scoring() {
+      if (!scoring) throw new Error('scoring-service is down');
+      return scoring;
+    },
+    async restartScoring({ down }) {
+      if (down) {
+        await scoring?.stop();
+        scoring = undefined;
+      } else if (!scoring) {
+        scoring = await startTestScoringService(platform, { port: scoringPort, env: scoringEnv });
+      }
+    },
     audit,
     auditLogs,
     streams,
@@ -103,7 +121,7 @@ export async function startFullPlatform(options: FullPlatformOptions = {}): Prom
       await audit.close();
       await auditDatabase.drop();
       await cases.stop();
-      await scoring.stop();
+      await scoring?.stop();
       await platform.stop();
       const redis = new Redis('redis://127.0.0.1:6379');
       await redis.del(streams.scoring, streams.deadLetter);
