@@ -44,9 +44,23 @@ ensure_envoy() {
   export PATH="$TOOLS/venv/bin:$PATH"
 }
 
+# promtool (from Debian's prometheus package) checks the Prometheus config, rules and dashboards' queries
+# in the tests. As root with apt it is installed; otherwise the tests say how to install it.
+ensure_promtool() {
+  command -v promtool >/dev/null && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing promtool (Debian package prometheus, without recommends)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; } ||
+      log "could not install promtool; the observability config tests will fail until it is on PATH"
+  fi
+}
+
 ensure_node
 ensure_npm_deps
 ensure_envoy
+ensure_promtool
 export PATH="$ROOT/node_modules/.bin:$PATH"
 
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ $# -gt 0 ]; then
