@@ -20,6 +20,15 @@ const databasePrefix = process.env.DEV_DATABASE_PREFIX ?? 'mrp_';
 const postgresUrl = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const rawLogs = process.env.DEV_LOG_FORMAT === 'json';
+/** Where traces go (OTLP/HTTP): the services' SDKs and Envoy export there; nothing fails without it. */
+const otlpEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318';
+/**
+ * Envoy logs every failed export, so it traces only when a collector was named; the services export to
+ * the OTel default endpoint either way and stay quiet when nothing listens there.
+ */
+const gatewayTracing = process.env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined;
+/** Loaded before each service's entry point: starts OpenTelemetry before the libraries it instruments. */
+const TELEMETRY_PRELOAD = '@mrp/platform/telemetry/register';
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 
 const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -183,6 +192,13 @@ async function prepareDatabases(): Promise<void> {
   }
 }
 
+/** The collector Envoy exports its spans to, from the OTLP endpoint (Envoy's STATIC clusters need an IP). */
+function otlpCollector(): { host: string; port: number } {
+  const url = new URL(otlpEndpoint);
+  const host = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, '');
+  return { host, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+}
+
 function renderGateway(): string {
   mkdirSync(devDir, { recursive: true });
   const file = join(devDir, 'envoy.json');
@@ -190,7 +206,14 @@ function renderGateway(): string {
   writeFileSync(
     file,
     JSON.stringify(
-      renderEnvoyConfig(localTarget({ listenerPort: gatewayPort, adminPort, servicePorts })),
+      renderEnvoyConfig(
+        localTarget({
+          listenerPort: gatewayPort,
+          adminPort,
+          servicePorts,
+          otlpCollector: gatewayTracing ? otlpCollector() : undefined,
+        }),
+      ),
       null,
       2,
     ),
@@ -307,8 +330,14 @@ async function main(): Promise<void> {
     start(
       service.name,
       process.execPath,
-      [service.entry],
-      { APP_ENV: 'development', PORT: String(service.port), ...service.env },
+      ['--import', TELEMETRY_PRELOAD, service.entry],
+      {
+        APP_ENV: 'development',
+        PORT: String(service.port),
+        OTEL_SERVICE_NAME: service.name,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+        ...service.env,
+      },
       tints[index] ?? 0,
     );
   });

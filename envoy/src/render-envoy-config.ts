@@ -59,6 +59,12 @@ export interface RenderTarget {
   readonly issuer: string;
   readonly audience: string;
   readonly rateLimits?: RateLimitOverrides | undefined;
+  /**
+   * The OpenTelemetry collector Envoy exports its spans to (OTLP over HTTP, `/v1/traces`). When set, Envoy
+   * starts (or continues) a W3C trace on every request and forwards its `traceparent` upstream; when
+   * absent, the config has no tracing at all.
+   */
+  readonly otlpCollector?: Upstream | undefined;
 }
 
 export interface LocalTargetOptions {
@@ -68,6 +74,8 @@ export interface LocalTargetOptions {
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
   readonly rateLimits?: RateLimitOverrides | undefined;
+  /** The OTLP/HTTP collector (an IP address: local clusters are STATIC); no tracing when absent. */
+  readonly otlpCollector?: Upstream | undefined;
 }
 
 /** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
@@ -86,6 +94,7 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     issuer: options.issuer ?? JWT_POLICY.defaultIssuer,
     audience: options.audience ?? JWT_POLICY.defaultAudience,
     rateLimits: options.rateLimits,
+    ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
   };
 }
 
@@ -99,6 +108,8 @@ export interface KubernetesTargetOptions {
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
   readonly rateLimits?: RateLimitOverrides | undefined;
+  /** The OTLP/HTTP collector (a DNS name, e.g. `otel-collector.observability`); no tracing when absent. */
+  readonly otlpCollector?: Upstream | undefined;
 }
 
 /** The gateway as a pod: listening on all interfaces, services found through cluster DNS. */
@@ -119,6 +130,7 @@ export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget
     issuer: options.issuer ?? JWT_POLICY.defaultIssuer,
     audience: options.audience ?? JWT_POLICY.defaultAudience,
     rateLimits: options.rateLimits,
+    ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
   };
 }
 
@@ -129,12 +141,18 @@ const FILTER = {
   router: 'envoy.filters.http.router',
 } as const;
 
+/** The cluster of the OpenTelemetry collector (present only when tracing is on). */
+const OTLP_COLLECTOR_CLUSTER = 'otlp-collector';
+/** How long one span export to the collector may take; Envoy drops the batch after that. */
+const OTLP_EXPORT_TIMEOUT_MS = 1000;
+
 const TYPE = {
   hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   headerMutation: 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
   localRateLimit: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
   jwtAuthn: 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  openTelemetry: 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig',
   stdoutLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   celFilter: 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter',
@@ -186,7 +204,10 @@ export function renderEnvoyConfig(target: RenderTarget): EnvoyBootstrap {
           ],
         },
       ],
-      clusters: SERVICES.map((service) => cluster(service.name, target)),
+      clusters: [
+        ...SERVICES.map((service) => cluster(service.name, target)),
+        ...(target.otlpCollector ? [collectorCluster(target.otlpCollector, target)] : []),
+      ],
     },
   };
 }
@@ -223,7 +244,8 @@ function httpConnectionManager(target: RenderTarget, rateLimits: RateLimitPolicy
       initial_stream_window_size: 65_536,
       initial_connection_window_size: 1_048_576,
     },
-    access_log: [accessLog()],
+    access_log: [accessLog(target.otlpCollector !== undefined)],
+    ...(target.otlpCollector ? { tracing: tracing(target.otlpCollector) } : {}),
     local_reply_config: localReplyConfig(),
     route_config: routeConfig(rateLimits),
     // Order matters: identity headers go before anything reads them; the flood limit runs before the
@@ -421,7 +443,50 @@ function problemFormat(problem: Omit<LocalReplyProblem, 'status'> & { status?: n
   };
 }
 
-function accessLog(): JsonObject {
+/**
+ * OpenTelemetry tracing: Envoy continues the client's W3C `traceparent` or starts a trace, sends its span
+ * to the collector over OTLP/HTTP, and forwards the trace context to the service it routes to.
+ */
+function tracing(collector: Upstream): JsonObject {
+  return {
+    provider: {
+      name: 'envoy.tracers.opentelemetry',
+      typed_config: {
+        '@type': TYPE.openTelemetry,
+        service_name: 'gateway',
+        http_service: {
+          http_uri: {
+            uri: `http://${hostForUri(collector.host)}:${collector.port}/v1/traces`,
+            cluster: OTLP_COLLECTOR_CLUSTER,
+            timeout: duration(OTLP_EXPORT_TIMEOUT_MS),
+          },
+        },
+      },
+    },
+  };
+}
+
+function collectorCluster(collector: Upstream, target: RenderTarget): JsonObject {
+  return {
+    name: OTLP_COLLECTOR_CLUSTER,
+    type: target.upstreamDiscovery,
+    ...(target.upstreamDiscovery === 'STRICT_DNS' ? { dns_lookup_family: 'V4_PREFERRED' } : {}),
+    connect_timeout: duration(TIMEOUTS.upstreamConnectMs),
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: {
+      cluster_name: OTLP_COLLECTOR_CLUSTER,
+      endpoints: [
+        {
+          lb_endpoints: [
+            { endpoint: { address: socketAddress({ address: collector.host, port: collector.port }) } },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+function accessLog(traced: boolean): JsonObject {
   return {
     name: 'envoy.access_loggers.stdout',
     typed_config: {
@@ -448,6 +513,7 @@ function accessLog(): JsonObject {
           bytes_sent: '%BYTES_SENT%',
           user_sub: '%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:jwt_payload:sub)%',
           traceparent: '%REQ(TRACEPARENT)%',
+          ...(traced ? { trace_id: '%TRACE_ID%' } : {}),
         },
       },
     },
@@ -532,6 +598,14 @@ function checkTarget(target: RenderTarget): void {
     if (target.upstreamDiscovery === 'STATIC' && isIP(upstream.host) === 0) {
       throw new Error(
         `${service.name} host "${upstream.host}" is not an IP address, which STATIC discovery needs`,
+      );
+    }
+  }
+  if (target.otlpCollector) {
+    checkPort('OTLP collector', target.otlpCollector.port);
+    if (target.upstreamDiscovery === 'STATIC' && isIP(target.otlpCollector.host) === 0) {
+      throw new Error(
+        `OTLP collector host "${target.otlpCollector.host}" is not an IP address, which STATIC discovery needs`,
       );
     }
   }

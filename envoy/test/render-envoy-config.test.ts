@@ -98,12 +98,75 @@ describe('renderEnvoyConfig', function () {
       ],
       ['kubernetes', () => kubernetesTarget({ release: 'mrp' })],
       ['kubernetes with a namespace', () => kubernetesTarget({ release: 'mrp', namespace: 'platform' })],
+      [
+        'local, with an OTLP collector (tracing on)',
+        () => localTarget({ otlpCollector: { host: '127.0.0.1', port: 4318 } }),
+      ],
+      [
+        'kubernetes, with an OTLP collector (tracing on)',
+        () =>
+          kubernetesTarget({
+            release: 'mrp',
+            namespace: 'platform',
+            otlpCollector: { host: 'otel-collector.observability', port: 4318 },
+          }),
+      ],
     ];
     for (const [name, target] of renderings) {
       it(`when rendered for ${name}, Envoy accepts it without deprecation warnings`, async function () {
         await expectEnvoyAccepts(renderEnvoyConfig(target()));
       });
     }
+  });
+
+  describe('tracing', function () {
+    it('when no OTLP collector is given, the config has no tracing, no collector cluster and no trace_id', function () {
+      const config = renderEnvoyConfig(localTarget()) as unknown as {
+        static_resources: {
+          listeners: { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }[];
+          clusters: { name: string }[];
+        };
+      };
+      const hcm = config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config;
+      expect(hcm).not.to.have.property('tracing');
+      expect(JSON.stringify(hcm.access_log)).not.to.include('%TRACE_ID%');
+      expect(config.static_resources.clusters.map((cluster) => cluster.name)).not.to.include(
+        'otlp-collector',
+      );
+    });
+
+    it('when an OTLP collector is given, Envoy traces as "gateway" to it over OTLP/HTTP and logs the trace id', function () {
+      const config = renderEnvoyConfig(
+        localTarget({ otlpCollector: { host: '127.0.0.1', port: 14_318 } }),
+      ) as unknown as {
+        static_resources: {
+          listeners: { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }[];
+          clusters: { name: string; load_assignment: unknown }[];
+        };
+      };
+      const hcm = config.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config;
+      expect(hcm.tracing).to.deep.equal({
+        provider: {
+          name: 'envoy.tracers.opentelemetry',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig',
+            service_name: 'gateway',
+            http_service: {
+              http_uri: { uri: 'http://127.0.0.1:14318/v1/traces', cluster: 'otlp-collector', timeout: '1s' },
+            },
+          },
+        },
+      });
+      expect(JSON.stringify(hcm.access_log)).to.include('"trace_id":"%TRACE_ID%"');
+      const collector = config.static_resources.clusters.find((cluster) => cluster.name === 'otlp-collector');
+      expect(JSON.stringify(collector?.load_assignment)).to.include('"port_value":14318');
+    });
+
+    it('when a STATIC target names the collector by host name, it is refused before Envoy sees it', function () {
+      expect(() =>
+        renderEnvoyConfig(localTarget({ otlpCollector: { host: 'localhost', port: 4318 } })),
+      ).to.throw(/OTLP collector host "localhost" is not an IP address/);
+    });
   });
 
   describe('targets', function () {

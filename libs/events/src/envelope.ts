@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { getValidator, type RequestFieldError } from '@mrp/schemas';
 
 /** Every event type, the version of its data schema, and the contract its data must match. */
@@ -66,7 +67,22 @@ export function assertValidEnvelope(value: unknown): asserts value is EventEnvel
   if (found.length > 0) throw new InvalidEventError(found);
 }
 
-/** Builds and validates a new event: a fresh id, the type's current version, the time now. */
+/**
+ * The W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) of the active span, or null when there is none
+ * (tracing off, or no span around the caller).
+ */
+export function activeTraceparent(): string | null {
+  const span = trace.getActiveSpan();
+  if (!span) return null;
+  const context = span.spanContext();
+  if (!isSpanContextValid(context)) return null;
+  return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Builds and validates a new event: a fresh id, the type's current version, the time now, and the caller's
+ * trace context (`traceparent` as passed, else the active span's) so consumers continue the trace.
+ */
 export function createEvent<T extends EventType>(event: NewEvent<T>): EventEnvelope<T> {
   const envelope: EventEnvelope<T> = {
     id: randomUUID(),
@@ -77,7 +93,7 @@ export function createEvent<T extends EventType>(event: NewEvent<T>): EventEnvel
     time: new Date().toISOString(),
     request_id: event.requestId ?? null,
     actor: event.actor ?? null,
-    traceparent: event.traceparent ?? null,
+    traceparent: event.traceparent ?? activeTraceparent(),
     data: event.data,
   };
   assertValidEnvelope(envelope);

@@ -1,4 +1,5 @@
 export {
+  activeTraceparent,
   assertValidEnvelope,
   createEvent,
   EVENT_TYPES,

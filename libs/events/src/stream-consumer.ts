@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from '@mrp/platform';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -292,6 +293,8 @@ interface ConsumerMetrics {
 
 const metricsByRegistry = new WeakMap<Registry, ConsumerMetrics>();
 
+const tracer = trace.getTracer('@mrp/events');
+
 /**
  * Samples every registered consumer once per scrape: both gauges collect within the same scrape, so a
  * sampling started less than a second ago is shared instead of asking Redis twice.
@@ -423,6 +426,17 @@ export class StreamConsumer {
       throw new Error('a stream consumer must not consume its own dead-letter stream');
     this.name = options.consumer;
     this.#metrics = createConsumerMetrics(options.registry);
+    // Start every dead-letter series at 0: increase() ignores a series' first sample, so an alert on it
+    // would otherwise miss the first dead letter of a stream.
+    for (const stream of options.streams) {
+      for (const reason of [
+        'missing_event',
+        'invalid_event',
+        'max_deliveries',
+      ] satisfies DeadLetterReason[]) {
+        this.#metrics.deadLettered.inc({ stream, reason }, 0);
+      }
+    }
     this.#log = options.logger.child({
       component: 'stream-consumer',
       group: options.group,
@@ -654,6 +668,47 @@ export class StreamConsumer {
       await this.#deadLetter(entry, decoded.reason, decoded.error, decoded.payload, deliveries);
       return;
     }
+    // The handler runs in a consumer span whose parent is the producer's context, so the trace that
+    // caused the event continues here. A no-op when tracing is off.
+    const parent = decoded.event.traceparent
+      ? propagation.extract(ROOT_CONTEXT, { traceparent: decoded.event.traceparent })
+      : ROOT_CONTEXT;
+    await tracer.startActiveSpan(
+      `${stream} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'redis',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': stream,
+          'messaging.consumer.group.name': this.#options.group,
+          'messaging.message.id': decoded.event.id,
+          'mrp.event.type': decoded.event.type,
+          'mrp.event.deliveries': deliveries,
+        },
+      },
+      parent,
+      async (span) => {
+        try {
+          await this.#handle(entry, decoded, deliveries);
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  /** Runs the handler (retrying in place while its dependency is down), then acknowledges. */
+  async #handle(
+    entry: StreamEntry,
+    decoded: Extract<DecodedEntry, { kind: 'event' }>,
+    deliveries: number,
+  ): Promise<void> {
+    const { stream, id } = entry;
     const key = `${stream} ${id}`;
     const meta: DeliveryMeta = { stream, entryId: id, deliveries };
     for (let attempt = 0; ; attempt += 1) {
@@ -678,6 +733,7 @@ export class StreamConsumer {
           continue;
         }
         const message = describeError(error);
+        trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message });
         this.#log.warn(
           {
             err: error,

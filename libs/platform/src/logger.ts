@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { activeTraceFields } from './tracing.ts';
 
 export type { Logger } from 'pino';
 
@@ -11,7 +12,8 @@ export interface LoggerOptions {
 
 /**
  * JSON logs, one line per event, with `service_name` on every line; request handlers log through a
- * child that adds `request_id`. Field names are snake_case so they read the same in every log store.
+ * child that adds `request_id`. A line written while a span is active carries its `trace_id` and `span_id`
+ * (nothing when tracing is off). Field names are snake_case so they read the same in every log store.
  */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
@@ -19,6 +21,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level ?? 'info',
       base: { service_name: options.serviceName },
       messageKey: 'message',
+      mixin: activeTraceFields,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.ts';
 import type { ServiceApp } from './app.ts';
+import { shutdownTelemetry } from './tracing.ts';
 
 export interface RunningServer {
   readonly server: Server;
@@ -77,6 +78,8 @@ export async function runService(options: RunServiceOptions): Promise<RunningSer
       try {
         await running.close(options.shutdownGraceMs ?? 10_000);
         for (const release of options.cleanup ?? []) await release();
+        // The last spans (this shutdown's included) are exported before the process goes.
+        await shutdownTelemetry();
         options.logger.info('stopped');
         options.logger.flush();
         process.exitCode = 0;

@@ -1,0 +1,374 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import { dropDatabase } from '@mrp/platform';
+import { eventually } from '../support/eventually.ts';
+import { asRecord, request } from '../support/http.ts';
+import { login } from '../support/platform.ts';
+import { freePort } from '../support/ports.ts';
+import { POSTGRES_URL } from '../support/test-database.ts';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+/** One span as the services export it (OTLP/JSON), with the resource's service name. */
+interface ReceivedSpan {
+  readonly service: string;
+  readonly serviceVersion: string;
+  readonly scope: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly kind: number;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+/** OTLP span kinds (the protobuf enum, as OTLP/JSON writes it). */
+const SPAN_KIND = { server: 2, client: 3, consumer: 5 } as const;
+
+type OtlpValue = Record<string, unknown>;
+
+function attributeValue(value: OtlpValue | undefined): unknown {
+  if (!value) return undefined;
+  for (const key of ['stringValue', 'intValue', 'boolValue', 'doubleValue']) {
+    if (key in value) return value[key];
+  }
+  return undefined;
+}
+
+function attributes(list: unknown): Record<string, unknown> {
+  if (!Array.isArray(list)) return {};
+  return Object.fromEntries(
+    (list as { key: string; value?: OtlpValue }[]).map((item) => [item.key, attributeValue(item.value)]),
+  );
+}
+
+/** OTLP/JSON ids are hex; some encoders write base64: either way, lowercase hex. */
+function hexId(id: unknown): string {
+  if (typeof id !== 'string' || id === '') return '';
+  return /^[0-9a-f]+$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex');
+}
+
+/** A tiny OTLP/HTTP receiver: keeps the JSON exports' spans, and counts protobuf exports (Envoy's). */
+class OtlpReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  protobufExports = 0;
+  readonly #server: Server;
+
+  constructor() {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        if (req.method === 'POST' && req.url === '/v1/traces') {
+          if ((req.headers['content-type'] ?? '').includes('json')) this.#collect(body.toString('utf8'));
+          else this.protobufExports += 1;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((done) => {
+      this.#server.listen(0, '127.0.0.1', done);
+    });
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((done) => {
+      this.#server.close(() => {
+        done();
+      });
+    });
+  }
+
+  #collect(text: string): void {
+    const payload = JSON.parse(text) as {
+      resourceSpans?: {
+        resource?: { attributes?: unknown };
+        scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[];
+      }[];
+    };
+    for (const resourceSpans of payload.resourceSpans ?? []) {
+      const resource = attributes(resourceSpans.resource?.attributes);
+      const name = resource['service.name'];
+      const version = resource['service.version'];
+      const service = typeof name === 'string' ? name : '';
+      const serviceVersion = typeof version === 'string' ? version : '';
+      for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+        for (const span of scopeSpans.spans ?? []) {
+          this.spans.push({
+            service,
+            serviceVersion,
+            scope: scopeSpans.scope?.name ?? '',
+            traceId: hexId(span.traceId),
+            spanId: hexId(span.spanId),
+            parentSpanId: hexId(span.parentSpanId),
+            name: String(span.name),
+            kind: Number(span.kind),
+            attributes: attributes(span.attributes),
+          });
+        }
+      }
+    }
+  }
+}
+
+/** The platform as `make dev` runs it (scripts/dev.ts, real processes), on spare ports and its own databases. */
+class DevPlatform {
+  output = '';
+  readonly ports: Record<string, number> = {};
+  readonly #prefix = `mrp_test_trace_${randomBytes(3).toString('hex')}_`;
+  readonly #stateDir = mkdtempSync(join(tmpdir(), 'mrp-trace-'));
+  #runner: ChildProcess | undefined;
+  #exit: Promise<number | null> | undefined;
+
+  get gateway(): string {
+    return `http://127.0.0.1:${this.ports.GATEWAY_PORT!}`;
+  }
+
+  async start(env: Record<string, string>): Promise<void> {
+    for (const name of [
+      'GATEWAY_PORT',
+      'GATEWAY_ADMIN_PORT',
+      'AUTH_SERVICE_PORT',
+      'USER_SERVICE_PORT',
+      'CASE_SERVICE_PORT',
+      'SCORING_SERVICE_PORT',
+      'AUDIT_TELEMETRY_SERVICE_PORT',
+    ]) {
+      this.ports[name] = await freePort();
+    }
+    const runner = spawn(process.execPath, ['scripts/dev.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...Object.fromEntries(Object.entries(this.ports).map(([name, port]) => [name, String(port)])),
+        DEV_STATE_DIR: this.#stateDir,
+        DEV_DATABASE_PREFIX: this.#prefix,
+        DEV_LOG_FORMAT: 'json',
+        POSTGRES_URL,
+        NO_COLOR: '1',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#runner = runner;
+    const exit = new Promise<number | null>((done) => {
+      runner.once('exit', (code) => {
+        done(code);
+      });
+    });
+    this.#exit = exit;
+    await new Promise<void>((ready, fail) => {
+      const timer = setTimeout(() => {
+        fail(new Error(`not ready in time:\n${this.output}`));
+      }, 80_000);
+      const watch = (chunk: Buffer) => {
+        this.output += chunk.toString();
+        if (this.output.includes('the platform is ready')) {
+          clearTimeout(timer);
+          ready();
+        }
+      };
+      runner.stdout.on('data', watch);
+      runner.stderr.on('data', watch);
+      void exit.then((code) => {
+        clearTimeout(timer);
+        fail(new Error(`dev runner exited with ${String(code)}:\n${this.output}`));
+      });
+    });
+  }
+
+  /** The JSON log lines a process printed (`<name> | {...}`). */
+  logs(name: string): Record<string, unknown>[] {
+    return this.output.split('\n').flatMap((line) => {
+      const match = /^(\S+?) *\| (\{.*\})$/.exec(line);
+      if (!match || match[1] !== name) return [];
+      try {
+        return [JSON.parse(match[2]!) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const runner = this.#runner;
+    if (runner && runner.exitCode === null && runner.signalCode === null) {
+      runner.kill('SIGINT');
+      const stopped = await Promise.race([
+        this.#exit!.then(() => true),
+        new Promise<false>((done) => {
+          setTimeout(() => {
+            done(false);
+          }, 20_000).unref();
+        }),
+      ]);
+      if (!stopped) runner.kill('SIGKILL');
+    }
+    for (const store of ['user', 'case', 'audit'])
+      await dropDatabase(new URL(`/${this.#prefix}${store}`, POSTGRES_URL).toString());
+    rmSync(this.#stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Logs in as admin, creates an owner, then creates one case through Envoy; returns its id and request ID. */
+async function createCase(gateway: string): Promise<{ caseId: string; requestId: string }> {
+  const token = await login(gateway, 'admin');
+  const owner = await request(`${gateway}/v1/users`, {
+    method: 'POST',
+    token,
+    json: {
+      email: `owner-${randomBytes(4).toString('hex')}@example.com`,
+      role: 'analyst',
+      full_name: 'Owner',
+    },
+  });
+  expect(owner.status, owner.text).to.equal(201);
+  const created = await request(`${gateway}/v1/cases`, {
+    method: 'POST',
+    token,
+    headers: { 'idempotency-key': `trace-${randomBytes(4).toString('hex')}` },
+    json: { title: 'Traced', owner_id: asRecord(owner.body).id },
+  });
+  expect(created.status, created.text).to.equal(201);
+  const requestId = created.headers.get('x-request-id');
+  expect(requestId).to.be.a('string');
+  return { caseId: String(asRecord(created.body).id), requestId: requestId! };
+}
+
+describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function () {
+  describe('with an OTLP receiver', function () {
+    const receiver = new OtlpReceiver();
+    const platform = new DevPlatform();
+
+    before(async function () {
+      this.timeout(90_000);
+      const port = await receiver.listen();
+      await platform.start({
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        // Export every few hundred milliseconds instead of every five seconds.
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      });
+    });
+
+    after(async function () {
+      this.timeout(40_000);
+      await platform.stop();
+      await receiver.close();
+    });
+
+    it('one trace runs from Envoy through case-service (and its database), scoring-service and the audit consumer, and the logs carry it', async function () {
+      this.timeout(60_000);
+      const { caseId, requestId } = await createCase(platform.gateway);
+
+      // Envoy started the trace: its access log names it, and case-service's log line for the request carries it.
+      let traceId = '';
+      await eventually(() => {
+        const access = platform
+          .logs('gateway')
+          .find((line) => line.request_id === requestId && line.method === 'POST');
+        expect(access, 'the gateway access log line').to.not.equal(undefined);
+        expect(access!.trace_id).to.match(/^[0-9a-f]{32}$/);
+        traceId = String(access!.trace_id);
+      }, 100);
+
+      const caseLogs = platform.logs('case-service').filter((line) => line.request_id === requestId);
+      expect(caseLogs, 'case-service log lines for the request').not.to.be.empty;
+      for (const line of caseLogs) {
+        expect(line.trace_id, JSON.stringify(line)).to.equal(traceId);
+        expect(line.span_id).to.match(/^[0-9a-f]{16}$/);
+        expect(line.service_name).to.equal('case-service');
+      }
+      const scoringLogs = platform.logs('scoring-service').filter((line) => line.request_id === requestId);
+      expect(scoringLogs, 'scoring-service log lines for the request').not.to.be.empty;
+      for (const line of scoringLogs) expect(line.trace_id, JSON.stringify(line)).to.equal(traceId);
+
+      await eventually(() => {
+        const spans = receiver.spans.filter((span) => span.traceId === traceId);
+        const from = (service: string) => spans.filter((span) => span.service === service);
+        const caseServer = from('case-service').find(
+          (span) => span.kind === SPAN_KIND.server && span.parentSpanId !== '',
+        );
+        expect(
+          caseServer,
+          `a case-service server span under Envoy's span in ${JSON.stringify(spans)}`,
+        ).to.not.equal(undefined);
+        expect(caseServer!.serviceVersion, 'service.version').to.match(/^\d+\.\d+\.\d+/);
+        // Envoy's own span is the parent: it is not among the services' spans.
+        expect(spans.map((span) => span.spanId)).not.to.include(caseServer!.parentSpanId);
+        expect(
+          from('case-service').some((span) => span.scope.includes('pg') && span.kind === SPAN_KIND.client),
+          'a pg span from case-service',
+        ).to.equal(true);
+        expect(
+          from('scoring-service').some((span) => span.kind === SPAN_KIND.server),
+          'scoring-service',
+        ).to.equal(true);
+        const consumed = from('audit-telemetry-service').filter(
+          (span) =>
+            span.kind === SPAN_KIND.consumer &&
+            span.name === 'events:case process' &&
+            span.attributes['mrp.event.type'] === 'case_created',
+        );
+        expect(consumed, 'the audit consumer span of the case_created event').to.have.length.greaterThan(0);
+        // Envoy exported its own span (OTLP/HTTP protobuf) to the same receiver.
+        expect(receiver.protobufExports, 'exports from Envoy').to.be.greaterThan(0);
+      }, 100);
+
+      // The event on the stream carried the request's trace context (the audit log stores it).
+      const token = await login(platform.gateway, 'admin');
+      await eventually(async () => {
+        const audit = await request(`${platform.gateway}/v1/audit?case_id=${caseId}&type=case_created`, {
+          token,
+        });
+        expect(audit.status, audit.text).to.equal(200);
+        const items = asRecord(audit.body).items as Record<string, unknown>[];
+        expect(items).to.have.length(1);
+        expect(String(items[0]!.traceparent)).to.match(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
+      }, 100);
+    });
+  });
+
+  describe('with no OTLP receiver listening', function () {
+    const platform = new DevPlatform();
+
+    before(async function () {
+      this.timeout(90_000);
+      const closed = await freePort();
+      await platform.start({
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      });
+    });
+
+    after(async function () {
+      this.timeout(40_000);
+      await platform.stop();
+    });
+
+    it('requests still succeed, and the logs still carry trace ids', async function () {
+      this.timeout(30_000);
+      const { requestId } = await createCase(platform.gateway);
+      const lines = platform.logs('case-service').filter((line) => line.request_id === requestId);
+      expect(lines).not.to.be.empty;
+      for (const line of lines) expect(line.trace_id).to.match(/^[0-9a-f]{32}$/);
+    });
+  });
+});
