@@ -23,6 +23,10 @@ export interface FullPlatform {
   /** Stops scoring-service (`down: true`) or starts it again on the same port (`down: false`). */
   restartScoring(options: { down: boolean }): Promise<void>;
   readonly audit: AuditService;
+  /** Where audit-telemetry-service listens (its own port, as Envoy and Prometheus reach it). */
+  readonly auditPort: number;
+  /** Envoy's admin port (Prometheus scrapes /stats/prometheus there). */
+  readonly adminPort: number;
   readonly auditLogs: LogCapture;
   readonly streams: { readonly case: string; readonly scoring: string; readonly deadLetter: string };
   stop(): Promise<void>;
@@ -113,6 +117,8 @@ export async function startFullPlatform(options: FullPlatformOptions = {}): Prom
       }
     },
     audit,
+    auditPort: auditServer.port,
+    adminPort: listenerPort.admin,
     auditLogs,
     streams,
     async stop() {
