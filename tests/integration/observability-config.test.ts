@@ -2,11 +2,12 @@
 // promtool, and every metric they name must be one the platform really exposes.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { createHttpMetrics } from '@mrp/platform';
+import { parse as parseYaml } from 'yaml';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const grafana = join(root, 'grafana');
@@ -450,5 +451,56 @@ describe('observability config (grafana/): Prometheus, SLO rules and dashboards'
       }
       expect(uids.size).to.equal(files.length);
     });
+  });
+});
+
+describe('the OpenTelemetry collector config', () => {
+  interface Pipeline {
+    receivers: string[];
+    processors: string[];
+    exporters: string[];
+  }
+  interface CollectorConfig {
+    receivers: Record<string, { protocols?: Record<string, { endpoint?: string }> }>;
+    processors: Record<string, unknown>;
+    exporters: Record<string, { endpoint?: string; tls?: { insecure?: boolean } }>;
+    extensions?: Record<string, unknown>;
+    service: { extensions?: string[]; pipelines: Record<string, Pipeline> };
+  }
+  const config = () =>
+    parseYaml(readFileSync(join(root, 'grafana/otel-collector/config.yaml'), 'utf8')) as CollectorConfig;
+
+  it('every component a pipeline names is defined, and every defined one is used', () => {
+    const parsed = config();
+    const used = {
+      receivers: new Set<string>(),
+      processors: new Set<string>(),
+      exporters: new Set<string>(),
+    };
+    for (const pipeline of Object.values(parsed.service.pipelines)) {
+      for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+        for (const name of pipeline[kind]) {
+          expect(parsed[kind], `${kind}.${name}`).to.have.property(name);
+          used[kind].add(name);
+        }
+      }
+    }
+    for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+      expect([...used[kind]].sort(), kind).to.deep.equal(Object.keys(parsed[kind]).sort());
+    }
+    for (const name of parsed.service.extensions ?? []) expect(parsed.extensions).to.have.property(name);
+  });
+
+  it('receives OTLP over HTTP on 4318 (what the services and Envoy send), limits memory first, batches last, and sends traces to Jaeger over OTLP', () => {
+    const parsed = config();
+    expect(parsed.receivers.otlp?.protocols?.http?.endpoint).to.match(/:4318$/);
+    const traces = parsed.service.pipelines.traces!;
+    expect(traces.receivers).to.deep.equal(['otlp']);
+    expect(traces.processors[0]).to.equal('memory_limiter');
+    expect(traces.processors.at(-1)).to.equal('batch');
+    expect(traces.exporters).to.have.length(1);
+    const exporter = traces.exporters[0]!;
+    expect(exporter).to.match(/^otlp\/jaeger$/);
+    expect(parsed.exporters[exporter]!.endpoint).to.match(/jaeger:4317/);
   });
 });
