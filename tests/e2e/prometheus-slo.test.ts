@@ -150,4 +150,50 @@ describe('a real Prometheus scraping the running platform', () => {
       500,
     );
   });
+
+  it("every service's /metrics exposes the documented series", async () => {
+    const common = [
+      'http_request_duration_seconds_bucket',
+      'http_requests_total',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ];
+    const own: Record<string, [number, string[]]> = {
+      'auth-service': [full.platform.authPort, []],
+      'user-service': [full.platform.userPort, []],
+      'case-service': [
+        full.cases.port,
+        [
+          'scoring_client_breaker_state',
+          'scoring_client_retries_total',
+          'scoring_client_bulkhead_rejections_total',
+          'outbox_backlog',
+          'outbox_oldest_unpublished_age_seconds',
+          'outbox_published_total',
+        ],
+      ],
+      'scoring-service': [full.scoring.port, ['scoring_events_queued', 'scoring_events_published_total']],
+      'audit-telemetry-service': [
+        full.auditPort,
+        [
+          'events_consumed_total',
+          'events_consumer_lag',
+          'events_consumer_pending',
+          'events_dead_lettered_total',
+        ],
+      ],
+    };
+    for (const [service, [port, names]] of Object.entries(own)) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const series = new Set(
+        text
+          .split('\n')
+          .filter((line) => line && !line.startsWith('#'))
+          .map((line) => line.split(/[{ ]/)[0]),
+      );
+      for (const name of [...common, ...names])
+        expect(series.has(name), `${service}: ${name}`).to.equal(true);
+      expect(text, service).to.include(`service="${service}"`);
+    }
+  });
 });
