@@ -343,6 +343,19 @@ describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function 
         expect(items).to.have.length(1);
         expect(String(items[0]!.traceparent)).to.match(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
       }, 100);
+
+      // Latency buckets carry exemplars: the create request's bucket points at its trace.
+      const metrics = await fetch(`http://127.0.0.1:${platform.ports.CASE_SERVICE_PORT!}/metrics`);
+      expect(metrics.headers.get('content-type')).to.match(/^application\/openmetrics-text/);
+      const exemplar = (await metrics.text())
+        .split('\n')
+        .find(
+          (line) =>
+            line.startsWith('http_request_duration_seconds_bucket{') &&
+            line.includes('route="/v1/cases"') &&
+            line.includes(`trace_id="${traceId}"`),
+        );
+      expect(exemplar, "a bucket line with the request's trace id as exemplar").to.be.a('string');
     });
   });
 

@@ -1,6 +1,6 @@
-import type { Logger, Pool, PoolClient } from '@mrp/platform';
+import type { Logger, Pool, PoolClient, MetricsRegistry } from '@mrp/platform';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { assertValidEnvelope, type EventEnvelope } from './envelope.ts';
 import { EVENT_FIELD, STREAM_MAX_LENGTH } from './streams.ts';
 
@@ -48,7 +48,7 @@ export interface OutboxRelayOptions {
   readonly replayWindowHours?: number;
   /** Published rows older than this are deleted (hours). */
   readonly retentionHours?: number;
-  readonly registry?: Registry;
+  readonly registry?: MetricsRegistry;
 }
 
 // Two-key advisory locks of the relay live in this class so they never collide with other locks.

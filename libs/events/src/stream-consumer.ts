@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Logger } from '@mrp/platform';
+import type { Logger, MetricsRegistry } from '@mrp/platform';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { InvalidEventError, parseEvent, type EventEnvelope } from './envelope.ts';
 import { createRedis, EVENT_FIELD, STREAM_MAX_LENGTH, STREAMS } from './streams.ts';
 
@@ -50,7 +50,7 @@ export interface StreamConsumerOptions {
    */
   readonly isTransient?: (error: unknown) => boolean;
   /** Registry for the consumer metrics; consumers sharing a registry share the metrics. */
-  readonly registry?: Registry;
+  readonly registry?: MetricsRegistry;
   /** Longest `stop()` waits for the message in hand (ms; default 10000). */
   readonly stopTimeoutMs?: number;
   /** First and longest pause between retries while Redis or the handler's dependency is down (ms). */
@@ -291,7 +291,7 @@ interface ConsumerMetrics {
   readonly samplers: Set<() => Promise<StreamSample[]>>;
 }
 
-const metricsByRegistry = new WeakMap<Registry, ConsumerMetrics>();
+const metricsByRegistry = new WeakMap<MetricsRegistry, ConsumerMetrics>();
 
 const tracer = trace.getTracer('@mrp/events');
 
@@ -314,7 +314,7 @@ function sampleOncePerScrape(samplers: ConsumerMetrics['samplers']): () => Promi
   };
 }
 
-function createConsumerMetrics(registry: Registry | undefined): ConsumerMetrics {
+function createConsumerMetrics(registry: MetricsRegistry | undefined): ConsumerMetrics {
   const existing = registry && metricsByRegistry.get(registry);
   if (existing) return existing;
   const registers = registry ? [registry] : [];

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { Registry } from 'prom-client';
-import { createLogger, type Logger } from '@mrp/platform';
+import { createLogger, createMetricsRegistry, type Logger } from '@mrp/platform';
 import {
   appendEvent,
   createEvent,
@@ -229,7 +228,7 @@ describe('StreamConsumer against the real Redis', () => {
   const handledIds = () => handled.map((entry) => entry.event.id);
 
   it('parks poison messages in the dead-letter stream at once and handles the good one behind them', async () => {
-    const registry = new Registry();
+    const registry = createMetricsRegistry();
     const noEvent = await redis.xadd(stream, '*', 'something', 'else');
     const notJson = await redis.xadd(stream, '*', EVENT_FIELD, '{not json');
     const good = await publish();
@@ -256,7 +255,7 @@ describe('StreamConsumer against the real Redis', () => {
   });
 
   it('retries a failing handler and dead-letters the message with the last error after maxDeliveries', async () => {
-    const registry = new Registry();
+    const registry = createMetricsRegistry();
     const doomed = await publish();
     const fine = await publish();
     const attempts: number[] = [];
@@ -409,7 +408,7 @@ describe('StreamConsumer against the real Redis', () => {
   });
 
   it('exposes pending and lag gauges for its streams', async () => {
-    const registry = new Registry();
+    const registry = createMetricsRegistry();
     await redis.call('XGROUP', ['CREATE', stream, group, '0', 'MKSTREAM']);
     await publish();
     await publish();

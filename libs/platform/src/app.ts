@@ -8,6 +8,7 @@ import { isDatabaseUnavailable, isPgError, PG_DATA_EXCEPTION_CLASS } from './db.
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
+import { activeTraceFields } from './tracing.ts';
 import { problemType, sendProblem } from './problem.ts';
 import { resolveRequestId, type AppState } from './request-context.ts';
 
@@ -70,7 +71,12 @@ function requestIdAndLogging(logger: Logger, metrics: HttpMetrics): Middleware<A
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       const labels = { method: ctx.method, route, status_code: String(ctx.status) };
-      metrics.requestDuration.observe(labels, seconds);
+      // The request's trace id rides along as an exemplar, so a slow bucket links to its trace. (With
+      // exemplars on, prom-client only takes the object form of observe.)
+      const traceId = activeTraceFields().trace_id;
+      // prom-client types exemplar labels as the metric's own label names; any names are valid.
+      const exemplarLabels = traceId ? ({ trace_id: traceId } as unknown as Partial<typeof labels>) : {};
+      metrics.requestDuration.observe({ labels, value: seconds, exemplarLabels });
       metrics.requestsTotal.inc(labels);
       const fields = {
         method: ctx.method,

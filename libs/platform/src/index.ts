@@ -10,7 +10,12 @@ export {
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { AppError, errors, type AppErrorOptions, type FieldError } from './errors.ts';
 export { PROBLEM_CONTENT_TYPE, problemType, sendProblem, type Problem } from './problem.ts';
-export { createHttpMetrics, type HttpMetrics } from './metrics.ts';
+export {
+  createHttpMetrics,
+  createMetricsRegistry,
+  type HttpMetrics,
+  type MetricsRegistry,
+} from './metrics.ts';
 export {
   authenticate,
   createTokenVerifier,

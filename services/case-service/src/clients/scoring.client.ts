@@ -1,6 +1,12 @@
 import CircuitBreaker from 'opossum';
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { Bulkhead, BulkheadRejectedError, retryWithBackoff, type Logger } from '@mrp/platform';
+import { Counter, Gauge } from 'prom-client';
+import {
+  Bulkhead,
+  BulkheadRejectedError,
+  retryWithBackoff,
+  type Logger,
+  type MetricsRegistry,
+} from '@mrp/platform';
 import type { CaseScore, RiskBand, ScoreReason } from '../domain/case.ts';
 
 export interface ScoringClientOptions {
@@ -19,7 +25,7 @@ export interface ScoringClientOptions {
   readonly bulkheadMaxConcurrent: number;
   readonly bulkheadMaxQueue: number;
   readonly logger: Logger;
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
 }
 
 /** Who a call is made for: the token it carries and the request it belongs to (null for background work). */

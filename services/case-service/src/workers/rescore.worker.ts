@@ -1,5 +1,5 @@
-import { backoffDelay, type Logger, type Pool } from '@mrp/platform';
-import { Counter, type Registry } from 'prom-client';
+import { backoffDelay, type Logger, type Pool, type MetricsRegistry } from '@mrp/platform';
+import { Counter } from 'prom-client';
 import { caseRepository } from '../data/case.repository.ts';
 import { idempotencyRepository } from '../data/idempotency.repository.ts';
 import type { ScoringClient } from '../clients/scoring.client.ts';
@@ -12,7 +12,7 @@ export interface RescoreWorkerOptions {
   readonly scoring: ScoringClient;
   readonly tokens: ServiceTokenClient;
   readonly logger: Logger;
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
   /** Pause between polls (ms). */
   readonly intervalMs: number;
   readonly batchSize: number;
