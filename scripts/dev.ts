@@ -360,10 +360,10 @@ async function main(): Promise<void> {
   say(
     [
       paint(32, 'the platform is ready'),
-      `  gateway (Envoy)   http://localhost:${gatewayPort}   admin http://127.0.0.1:${adminPort}`,
+      `  gateway (Envoy)          http://localhost:${gatewayPort}   admin http://127.0.0.1:${adminPort}`,
       ...SERVICES_TO_RUN.map(
         (service) =>
-          `  ${service.name.padEnd(17)} http://127.0.0.1:${service.port}   (/healthz /readyz /metrics /openapi.json)`,
+          `  ${service.name.padEnd(24)} http://127.0.0.1:${service.port}   (/healthz /readyz /metrics /openapi.json)`,
       ),
       ...(notRunning.length > 0
         ? [
