@@ -13,6 +13,7 @@ import { asRecord, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 import { freePort } from '../support/ports.ts';
 import { POSTGRES_URL } from '../support/test-database.ts';
+import { decodeTraceExport, type ProtobufSpan } from '../support/otlp-protobuf.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -55,10 +56,11 @@ function hexId(id: unknown): string {
   return /^[0-9a-f]+$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex');
 }
 
-/** A tiny OTLP/HTTP receiver: keeps the JSON exports' spans, and counts protobuf exports (Envoy's). */
+/** A tiny OTLP/HTTP receiver: keeps the spans of JSON exports (the services') and protobuf exports (Envoy's). */
 class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
-  protobufExports = 0;
+  /** Spans from protobuf exports (Envoy's). */
+  readonly protobufSpans: ProtobufSpan[] = [];
   readonly #server: Server;
 
   constructor() {
@@ -72,7 +74,7 @@ class OtlpReceiver {
         if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
         if (req.method === 'POST' && req.url === '/v1/traces') {
           if ((req.headers['content-type'] ?? '').includes('json')) this.#collect(body.toString('utf8'));
-          else this.protobufExports += 1;
+          else this.protobufSpans.push(...decodeTraceExport(body));
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
@@ -328,8 +330,16 @@ describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function 
             span.attributes['mrp.event.type'] === 'case_created',
         );
         expect(consumed, 'the audit consumer span of the case_created event').to.have.length.greaterThan(0);
-        // Envoy exported its own span (OTLP/HTTP protobuf) to the same receiver.
-        expect(receiver.protobufExports, 'exports from Envoy').to.be.greaterThan(0);
+        // Envoy exported its own span (OTLP/HTTP protobuf) to the same receiver: the gateway's server
+        // span of this trace, and it is the parent of case-service's server span.
+        const gateway = receiver.protobufSpans.filter(
+          (span) => span.traceId === traceId && span.service === 'gateway',
+        );
+        expect(
+          gateway,
+          `the gateway's span in ${JSON.stringify(receiver.protobufSpans)}`,
+        ).to.have.length.greaterThan(0);
+        expect(gateway.map((span) => span.spanId)).to.include(caseServer!.parentSpanId);
       }, 100);
 
       // The event on the stream carried the request's trace context (the audit log stores it).
