@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
 import { eventually } from '../support/eventually.ts';
@@ -8,17 +6,7 @@ import { asRecord, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-
-const exec = promisify(execFile);
-
-async function curl(args: string[]): Promise<{ status: number; body: string; headers: string }> {
-  const { stdout } = await exec('curl', ['-s', '-D', '-', '-w', '\n%{http_code}', ...args]);
-  const lines = stdout.trimEnd().split('\n');
-  const status = Number(lines.pop());
-  const text = lines.join('\n');
-  const split = text.indexOf('\r\n\r\n');
-  return { status, headers: text.slice(0, split), body: text.slice(split + 4) };
-}
+import { curl } from '../support/curl.ts';
 
 interface AuditItem {
   id: string;

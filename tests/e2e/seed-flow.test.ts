@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-
-const exec = promisify(execFile);
+import { curl } from '../support/curl.ts';
 
 /**
  * The seed README's login and create-user calls, run with curl exactly as written; only the gateway's
@@ -19,13 +16,6 @@ describe("the seed's example flow through Envoy, with curl", () => {
   after(async () => {
     await gateway.stop();
   });
-
-  const curl = async (args: string[]) => {
-    const { stdout } = await exec('curl', ['-s', '-w', '\n%{http_code}', ...args]);
-    const lines = stdout.trimEnd().split('\n');
-    const status = Number(lines.pop());
-    return { status, body: lines.join('\n') };
-  };
 
   it('admin logs in, creates the seed user and gets 201 with the user and no password material', async () => {
     const base = `http://localhost:${gateway.port}`;
