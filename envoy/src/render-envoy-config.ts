@@ -473,16 +473,21 @@ function collectorCluster(collector: Upstream, target: RenderTarget): JsonObject
     ...(target.upstreamDiscovery === 'STRICT_DNS' ? { dns_lookup_family: 'V4_PREFERRED' } : {}),
     connect_timeout: duration(TIMEOUTS.upstreamConnectMs),
     lb_policy: 'ROUND_ROBIN',
-    load_assignment: {
-      cluster_name: OTLP_COLLECTOR_CLUSTER,
-      endpoints: [
-        {
-          lb_endpoints: [
-            { endpoint: { address: socketAddress({ address: collector.host, port: collector.port }) } },
-          ],
-        },
-      ],
-    },
+    load_assignment: loadAssignment(OTLP_COLLECTOR_CLUSTER, collector),
+  };
+}
+
+/** A cluster's one endpoint. */
+function loadAssignment(clusterName: string, endpoint: { host: string; port: number }): JsonObject {
+  return {
+    cluster_name: clusterName,
+    endpoints: [
+      {
+        lb_endpoints: [
+          { endpoint: { address: socketAddress({ address: endpoint.host, port: endpoint.port }) } },
+        ],
+      },
+    ],
   };
 }
 
@@ -536,16 +541,7 @@ function cluster(name: ServiceName, target: RenderTarget): JsonObject {
         explicit_http_config: { http_protocol_options: {} },
       },
     },
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [
-        {
-          lb_endpoints: [
-            { endpoint: { address: socketAddress({ address: upstream.host, port: upstream.port }) } },
-          ],
-        },
-      ],
-    },
+    load_assignment: loadAssignment(name, upstream),
   };
 }
 
