@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e bench lint format format-check typecheck clean
+.PHONY: help install dev test test-unit test-integration test-e2e bench lint format format-check typecheck render-gateway clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ lint: ## ESLint (type-aware) and Prettier check
 
 format: ## Format everything with Prettier
 	@$(TOOLCHAIN) prettier --write . --log-level warn
+
+render-gateway: ## Write the committed gateway renderings again (Helm chart template, docker-compose config)
+	@$(TOOLCHAIN) node envoy/src/committed-renderings.ts
 
 typecheck: ## TypeScript strict, all projects
 	@$(TOOLCHAIN) tsc --build

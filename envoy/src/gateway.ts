@@ -28,12 +28,22 @@ export const SERVICES: readonly GatewayService[] = [
   { name: 'audit-telemetry-service', localPort: 3005, containerPort: 8080 },
 ];
 
-/** The gateway's own ports. The admin interface is bound to loopback only: it can stop Envoy. */
+/**
+ * The gateway's own ports. The admin interface is bound to loopback only: it can stop Envoy. In a container
+ * the `ops` listener publishes the two admin pages others need (metrics and readiness), and nothing else.
+ */
 export const GATEWAY_PORTS = {
   listener: 8080,
   admin: 9901,
   adminAddress: '127.0.0.1',
+  ops: 9902,
 } as const;
+
+/** The admin pages the ops listener forwards (exact paths, GET only). */
+export const OPS_ENDPOINTS = {
+  metrics: { method: 'GET', path: '/stats/prometheus' },
+  ready: { method: 'GET', path: '/ready' },
+} as const satisfies Record<string, Endpoint>;
 
 /**
  * A route to a service. `pathPrefix` matches whole path segments (`/v1/users` matches `/v1/users` and

@@ -1,2 +1,3 @@
 export * from './gateway.ts';
 export * from './render-envoy-config.ts';
+export * from './helm-template.ts';

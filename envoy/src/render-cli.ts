@@ -2,18 +2,24 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServiceName } from './gateway.ts';
+import { renderHelmBootstrapTemplate } from './helm-template.ts';
 import {
+  composeTarget,
   kubernetesTarget,
   localTarget,
   renderEnvoyConfig,
   type RateLimitOverrides,
   type RenderTarget,
+  type Upstream,
 } from './render-envoy-config.ts';
 
-export const USAGE = `usage: node envoy/src/render-cli.ts --target local|kubernetes [--out <file>]
+export const USAGE = `usage: node envoy/src/render-cli.ts --target local|kubernetes|compose|helm [--out <file>]
   [--listener-port N] [--admin-port N] [--issuer S] [--audience S] [--login-limit N]
+  [--otlp-collector HOST:PORT]
   local:      [--auth-port N] [--user-port N] [--case-port N] [--scoring-port N] [--audit-port N]
   kubernetes: --release NAME [--namespace NS]
+  compose:    services by their Compose names
+  helm:       [--traced]  the Helm chart's template (its release values are Go template actions)
 Writes the Envoy bootstrap as JSON to --out (or stdout).`;
 
 /** A command-line mistake; the CLI prints it with the usage and exits 2. */
@@ -30,10 +36,14 @@ const PORT_FLAGS: Readonly<Record<string, ServiceName>> = {
 };
 
 export interface RenderCommand {
-  readonly target: RenderTarget;
+  /** What is rendered: a target's bootstrap, or the Helm chart's template of it. */
+  readonly target: RenderTarget | { readonly helm: { readonly traced: boolean } };
   /** Where to write; stdout when absent. */
   readonly out: string | undefined;
 }
+
+const LOCAL_ONLY = Object.keys(PORT_FLAGS);
+const KUBERNETES_ONLY = ['release', 'namespace'];
 
 /** Turns the CLI arguments into a render target. Throws UsageError for anything it cannot use. */
 export function parseRenderArgs(argv: readonly string[]): RenderCommand {
@@ -54,6 +64,8 @@ export function parseRenderArgs(argv: readonly string[]): RenderCommand {
         'login-limit': stringOption,
         release: stringOption,
         namespace: stringOption,
+        'otlp-collector': stringOption,
+        traced: { type: 'boolean' },
         ...Object.fromEntries(Object.keys(PORT_FLAGS).map((flag) => [flag, stringOption])),
       },
     }));
@@ -76,19 +88,25 @@ export function parseRenderArgs(argv: readonly string[]): RenderCommand {
     loginLimit === undefined
       ? undefined
       : { loginPerClient: { maxTokens: loginLimit, tokensPerFill: loginLimit } };
+  const collector = text('otlp-collector');
   const common = {
     listenerPort: integer('listener-port'),
     adminPort: integer('admin-port'),
     issuer: text('issuer'),
     audience: text('audience'),
     rateLimits,
+    otlpCollector: collector === undefined ? undefined : parseUpstream(collector),
+  };
+  const refuse = (flags: readonly string[], only: string): void => {
+    for (const flag of flags) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to --target ${only}`);
+    }
   };
 
   const targetName = text('target');
+  if (targetName !== 'helm') refuse(['traced'], 'helm');
   if (targetName === 'local') {
-    for (const flag of ['release', 'namespace']) {
-      if (text(flag) !== undefined) throw new UsageError(`--${flag} only applies to --target kubernetes`);
-    }
+    refuse(KUBERNETES_ONLY, 'kubernetes');
     const servicePorts: Partial<Record<ServiceName, number>> = {};
     for (const [flag, service] of Object.entries(PORT_FLAGS)) {
       const port = integer(flag);
@@ -99,17 +117,49 @@ export function parseRenderArgs(argv: readonly string[]): RenderCommand {
   if (targetName === 'kubernetes') {
     const release = text('release');
     if (!release) throw new UsageError('--target kubernetes needs --release');
-    for (const flag of Object.keys(PORT_FLAGS)) {
-      if (text(flag) !== undefined) throw new UsageError(`--${flag} only applies to --target local`);
-    }
+    refuse(LOCAL_ONLY, 'local');
     return {
       target: kubernetesTarget({ ...common, release, namespace: text('namespace') }),
       out: text('out'),
     };
   }
+  if (targetName === 'compose') {
+    refuse([...LOCAL_ONLY, ...KUBERNETES_ONLY], 'local or kubernetes');
+    return { target: composeTarget(common), out: text('out') };
+  }
+  if (targetName === 'helm') {
+    // The chart decides these from its values.
+    refuse(
+      [
+        ...LOCAL_ONLY,
+        ...KUBERNETES_ONLY,
+        'listener-port',
+        'admin-port',
+        'issuer',
+        'audience',
+        'login-limit',
+        'otlp-collector',
+      ],
+      'local, kubernetes or compose',
+    );
+    return { target: { helm: { traced: values.traced === true } }, out: text('out') };
+  }
   throw new UsageError(
     targetName === undefined ? '--target is required' : `unknown --target "${targetName}"`,
   );
+}
+
+/** `host:port` of an upstream. */
+function parseUpstream(value: string): Upstream {
+  const match = /^([^:\s]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value);
+  if (!match) throw new UsageError(`--otlp-collector must be HOST:PORT, got "${value}"`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
+
+/** The text written for a command: the bootstrap as JSON, or the chart's template. */
+export function renderCommand(command: RenderCommand): string {
+  if ('helm' in command.target) return renderHelmBootstrapTemplate(command.target.helm);
+  return `${JSON.stringify(renderEnvoyConfig(command.target), null, 2)}\n`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -117,7 +167,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let json: string;
   try {
     command = parseRenderArgs(argv);
-    json = `${JSON.stringify(renderEnvoyConfig(command.target), null, 2)}\n`;
+    json = renderCommand(command);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n${USAGE}\n`);

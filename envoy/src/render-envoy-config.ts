@@ -7,6 +7,7 @@ import {
   LIMITS,
   LOCAL_REPLY_PROBLEMS,
   LOGIN_ENDPOINT,
+  OPS_ENDPOINTS,
   PROBLEM_TYPE_PREFIX,
   PUBLIC_ENDPOINTS,
   RATE_LIMITS,
@@ -53,6 +54,11 @@ export interface RateLimitOverrides {
 export interface RenderTarget {
   readonly listener: SocketAddress;
   readonly admin: SocketAddress;
+  /**
+   * A second listener that forwards only the admin's metrics and readiness pages, for Prometheus and the
+   * kubelet, which cannot reach the loopback-only admin from outside the pod (containers only).
+   */
+  readonly ops?: SocketAddress | undefined;
   readonly upstreams: Readonly<Record<ServiceName, Upstream>>;
   /** `STATIC` needs IP addresses; `STRICT_DNS` resolves names and follows their changes. */
   readonly upstreamDiscovery: 'STATIC' | 'STRICT_DNS';
@@ -98,13 +104,11 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
   };
 }
 
-export interface KubernetesTargetOptions {
-  /** The Helm release name; services are reached as `<release>-<service>`. */
-  readonly release: string;
-  /** When set, upstream names are fully qualified (`<release>-<service>.<namespace>.svc.cluster.local`). */
-  readonly namespace?: string | undefined;
+/** What a gateway in a container (Kubernetes or Compose) can be told. */
+export interface ContainerTargetOptions {
   readonly listenerPort?: number | undefined;
   readonly adminPort?: number | undefined;
+  readonly opsPort?: number | undefined;
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
   readonly rateLimits?: RateLimitOverrides | undefined;
@@ -112,19 +116,29 @@ export interface KubernetesTargetOptions {
   readonly otlpCollector?: Upstream | undefined;
 }
 
-/** The gateway as a pod: listening on all interfaces, services found through cluster DNS. */
-export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget {
-  const suffix = options.namespace ? `.${options.namespace}.svc.cluster.local` : '';
+export interface KubernetesTargetOptions extends ContainerTargetOptions {
+  /** The Helm release name; services are reached as `<release>-<service>`. */
+  readonly release: string;
+  /** When set, upstream names are fully qualified (`<release>-<service>.<namespace>.svc.cluster.local`). */
+  readonly namespace?: string | undefined;
+}
+
+/**
+ * The gateway in a container: listening on all interfaces with the ops listener beside it, services found
+ * through DNS under the name `hostOf` gives them, on their container port.
+ */
+function containerTarget(
+  options: ContainerTargetOptions,
+  hostOf: (service: ServiceName) => string,
+): RenderTarget {
   const upstreams = Object.fromEntries(
-    SERVICES.map((service) => [
-      service.name,
-      { host: `${options.release}-${service.name}${suffix}`, port: service.containerPort },
-    ]),
+    SERVICES.map((service) => [service.name, { host: hostOf(service.name), port: service.containerPort }]),
   ) as Record<ServiceName, Upstream>;
   return {
     listener: { address: '0.0.0.0', port: options.listenerPort ?? GATEWAY_PORTS.listener },
     // Loopback even in a pod: the admin interface can drain and stop Envoy, so only the pod reaches it.
     admin: { address: GATEWAY_PORTS.adminAddress, port: options.adminPort ?? GATEWAY_PORTS.admin },
+    ops: { address: '0.0.0.0', port: options.opsPort ?? GATEWAY_PORTS.ops },
     upstreams,
     upstreamDiscovery: 'STRICT_DNS',
     issuer: options.issuer ?? JWT_POLICY.defaultIssuer,
@@ -132,6 +146,17 @@ export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget
     rateLimits: options.rateLimits,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
   };
+}
+
+/** The gateway as a pod: services are the Helm release's Services, `<release>-<service>`. */
+export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget {
+  const suffix = options.namespace ? `.${options.namespace}.svc.cluster.local` : '';
+  return containerTarget(options, (service) => `${options.release}-${service}${suffix}`);
+}
+
+/** The gateway in docker-compose: every service is reached by its Compose service name. */
+export function composeTarget(options: ContainerTargetOptions = {}): RenderTarget {
+  return containerTarget(options, (service) => service);
 }
 
 const FILTER = {
@@ -143,6 +168,8 @@ const FILTER = {
 
 /** The cluster of the OpenTelemetry collector (present only when tracing is on). */
 const OTLP_COLLECTOR_CLUSTER = 'otlp-collector';
+/** The admin interface as the ops listener's upstream (present only with an ops listener). */
+const ADMIN_CLUSTER = 'envoy-admin';
 /** How long one span export to the collector may take; Envoy drops the batch after that. */
 const OTLP_EXPORT_TIMEOUT_MS = 1000;
 
@@ -203,10 +230,12 @@ export function renderEnvoyConfig(target: RenderTarget): EnvoyBootstrap {
             },
           ],
         },
+        ...(target.ops ? [opsListener(target.ops)] : []),
       ],
       clusters: [
         ...SERVICES.map((service) => cluster(service.name, target)),
         ...(target.otlpCollector ? [collectorCluster(target.otlpCollector, target)] : []),
+        ...(target.ops ? [adminCluster(target.admin)] : []),
       ],
     },
   };
@@ -256,6 +285,67 @@ function httpConnectionManager(target: RenderTarget, rateLimits: RateLimitPolicy
       { name: FILTER.jwtAuthn, typed_config: jwtAuthentication(target) },
       { name: FILTER.router, typed_config: { '@type': TYPE.router } },
     ],
+  };
+}
+
+/**
+ * The ops listener: the admin's Prometheus page and readiness, forwarded to the loopback admin; every other
+ * path is a 404, so nothing that can change Envoy's state is reachable. It is not access-logged: it serves
+ * probes and scrapes every few seconds.
+ */
+function opsListener(address: SocketAddress): JsonObject {
+  const forward = (name: string, endpoint: Endpoint): JsonObject => ({
+    name,
+    match: exactMatch(endpoint),
+    route: { cluster: ADMIN_CLUSTER, timeout: duration(TIMEOUTS.upstreamConnectMs * 5) },
+  });
+  return {
+    name: 'ops',
+    address: socketAddress(address),
+    per_connection_buffer_limit_bytes: CONNECTION_BUFFER_LIMIT_BYTES,
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': TYPE.hcm,
+              stat_prefix: 'ops',
+              codec_type: 'HTTP1',
+              normalize_path: true,
+              merge_slashes: true,
+              path_with_escaped_slashes_action: 'REJECT_REQUEST',
+              request_headers_timeout: duration(TIMEOUTS.requestHeadersMs),
+              route_config: {
+                name: 'ops',
+                virtual_hosts: [
+                  {
+                    name: 'ops',
+                    domains: ['*'],
+                    routes: [
+                      forward('metrics', OPS_ENDPOINTS.metrics),
+                      forward('ready', OPS_ENDPOINTS.ready),
+                      { name: 'not-found', match: { prefix: '/' }, direct_response: { status: 404 } },
+                    ],
+                  },
+                ],
+              },
+              http_filters: [{ name: FILTER.router, typed_config: { '@type': TYPE.router } }],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function adminCluster(admin: SocketAddress): JsonObject {
+  return {
+    name: ADMIN_CLUSTER,
+    type: 'STATIC',
+    connect_timeout: duration(TIMEOUTS.upstreamConnectMs),
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: loadAssignment(ADMIN_CLUSTER, { host: admin.address, port: admin.port }),
   };
 }
 
@@ -588,6 +678,12 @@ function checkTarget(target: RenderTarget): void {
   };
   checkPort('listener', target.listener.port);
   checkPort('admin', target.admin.port);
+  if (target.ops) {
+    checkPort('ops', target.ops.port);
+    if (target.ops.port === target.listener.port || target.ops.port === target.admin.port) {
+      throw new Error(`ops port ${target.ops.port} collides with the listener or admin port`);
+    }
+  }
   for (const service of SERVICES) {
     const upstream = target.upstreams[service.name];
     checkPort(service.name, upstream.port);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { validateEnvoyConfig } from '../src/testing/envoy-process.ts';
 import { PUBLIC_ENDPOINTS, SERVICE_ROUTES, SERVICES, STRIPPED_IDENTITY_HEADERS } from '../src/gateway.ts';
 import {
+  composeTarget,
   kubernetesTarget,
   localTarget,
   renderEnvoyConfig,
@@ -98,6 +99,10 @@ describe('renderEnvoyConfig', function () {
       ],
       ['kubernetes', () => kubernetesTarget({ release: 'mrp' })],
       ['kubernetes with a namespace', () => kubernetesTarget({ release: 'mrp', namespace: 'platform' })],
+      [
+        'docker-compose, traced',
+        () => composeTarget({ otlpCollector: { host: 'otel-collector', port: 4318 } }),
+      ],
       [
         'local, with an OTLP collector (tracing on)',
         () => localTarget({ otlpCollector: { host: '127.0.0.1', port: 4318 } }),
@@ -210,6 +215,41 @@ describe('renderEnvoyConfig', function () {
         expect(upstreamOf(config, service.name)).to.deep.equal({
           type: 'STRICT_DNS',
           address: `mrp-${service.name}`,
+          port: 8080,
+        });
+      }
+    });
+
+    it('when rendered for a container, an ops listener on 0.0.0.0:9902 forwards only GET /stats/prometheus and GET /ready to the loopback admin', function () {
+      for (const config of [
+        renderEnvoyConfig(kubernetesTarget({ release: 'mrp' })),
+        renderEnvoyConfig(composeTarget()),
+      ]) {
+        const ops = shape(config).static_resources.listeners[1]!;
+        expect(ops.address.socket_address).to.deep.equal({ address: '0.0.0.0', port_value: 9902 });
+        const routes = ops.filter_chains[0]!.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes;
+        expect(
+          routes.filter((route) => route.route).map((route) => [route.match.path, route.route!.cluster]),
+        ).to.deep.equal([
+          ['/stats/prometheus', 'envoy-admin'],
+          ['/ready', 'envoy-admin'],
+        ]);
+        expect(routes.at(-1)!.direct_response!.status).to.equal(404);
+        expect(upstreamOf(config, 'envoy-admin')).to.deep.equal({
+          type: 'STATIC',
+          address: '127.0.0.1',
+          port: 9901,
+        });
+      }
+      expect(shape(renderEnvoyConfig(localTarget())).static_resources.listeners).to.have.length(1);
+    });
+
+    it('when rendered for docker-compose, services are found by their Compose names on their container ports', function () {
+      const config = renderEnvoyConfig(composeTarget());
+      for (const service of SERVICES) {
+        expect(upstreamOf(config, service.name)).to.deep.equal({
+          type: 'STRICT_DNS',
+          address: service.name,
           port: 8080,
         });
       }
@@ -345,6 +385,38 @@ describe('renderEnvoyConfig', function () {
       expect(shape(config).admin.address.socket_address.port_value).to.equal(19_191);
       expect(upstreamOf(config, 'auth-service').port).to.equal(14_001);
       await expectEnvoyAccepts(config);
+    });
+
+    it('when asked for compose with a collector, it writes a traced config for the Compose names that Envoy accepts', async function () {
+      const out = join(dir, 'compose.json');
+      const result = await runCli([
+        '--target',
+        'compose',
+        '--otlp-collector',
+        'otel-collector:4318',
+        '--out',
+        out,
+      ]);
+      expect(result.code, result.stderr).to.equal(0);
+      const config = JSON.parse(await readFile(out, 'utf8')) as EnvoyBootstrap;
+      expect(upstreamOf(config, 'otlp-collector')).to.deep.equal({
+        type: 'STRICT_DNS',
+        address: 'otel-collector',
+        port: 4318,
+      });
+      await expectEnvoyAccepts(config);
+    });
+
+    it('when a flag belongs to another target, or the collector is not HOST:PORT, it exits 2 and says why', async function () {
+      const traced = await runCli(['--target', 'compose', '--traced']);
+      expect(traced.code).to.equal(2);
+      expect(traced.stderr).to.include('--traced only applies to --target helm');
+      const issuer = await runCli(['--target', 'helm', '--issuer', 'x']);
+      expect(issuer.code).to.equal(2);
+      expect(issuer.stderr).to.include('--issuer only applies to --target local, kubernetes or compose');
+      const collector = await runCli(['--target', 'compose', '--otlp-collector', 'otel-collector']);
+      expect(collector.code).to.equal(2);
+      expect(collector.stderr).to.include('--otlp-collector must be HOST:PORT');
     });
 
     it('when the target is unknown or incomplete, it exits 2 with the usage', async function () {
