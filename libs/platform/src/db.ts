@@ -110,6 +110,62 @@ export async function migrate(connectionString: string, dir: string, logger: Log
   return applied.map((migration) => migration.name);
 }
 
+/**
+ * Waits until the database accepts a connection and answers, for at most `waitMs`: a migration Job may
+ * start before its database does. The error names the server, never the credentials.
+ */
+export async function waitForDatabase(
+  connectionString: string,
+  waitMs: number,
+  logger: Logger,
+): Promise<void> {
+  const { hostname, port, pathname } = new URL(connectionString);
+  const where = `${hostname}:${port || '5432'}${pathname}`;
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt += 1) {
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (Date.now() >= deadline) {
+        throw new Error(`the database at ${where} did not answer within ${waitMs / 1000} s: ${reason}`, {
+          cause: error,
+        });
+      }
+      logger.info({ attempt, reason }, `waiting for the database at ${where}`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** (attempt - 1), 5000)));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+export interface MigrationJobOptions {
+  readonly databaseUrl: string;
+  /** The service's SQL migrations. */
+  readonly dir: string;
+  readonly logger: Logger;
+  /** How long to wait for the database before giving up (ms). */
+  readonly waitMs: number;
+}
+
+/**
+ * The body of a service's migration entry point (the Helm chart's hook Job): waits for the database,
+ * applies the pending migrations and logs what it did. Safe to run any number of times, and concurrently.
+ */
+export async function runMigrations(options: MigrationJobOptions): Promise<string[]> {
+  await waitForDatabase(options.databaseUrl, options.waitMs, options.logger);
+  const applied = await migrate(options.databaseUrl, options.dir, options.logger);
+  options.logger.info(
+    { migrations: applied },
+    applied.length > 0 ? 'migrations applied' : 'the schema is up to date',
+  );
+  return applied;
+}
+
 /** Postgres SQLSTATE codes the repositories turn into domain errors. */
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_FOREIGN_KEY_VIOLATION = '23503';

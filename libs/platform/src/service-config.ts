@@ -52,6 +52,7 @@ export function databaseKeys(database: string): {
   databaseUrl: ConfigKey<string>;
   databasePoolMax: ConfigKey<number>;
   migrateOnStart: ConfigKey<boolean>;
+  migrateWaitSeconds: ConfigKey<number>;
 } {
   return {
     databaseUrl: env.url(
@@ -67,6 +68,12 @@ export function databaseKeys(database: string): {
       'MIGRATE_ON_START',
       true,
       'Apply pending migrations at startup (Kubernetes runs them in a Job instead).',
+    ),
+    migrateWaitSeconds: env.int(
+      'MIGRATE_WAIT_SECONDS',
+      120,
+      'How long the migration entry point (src/migrate.ts) waits for the database to answer.',
+      { min: 0, max: 3600 },
     ),
   };
 }

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import { ConfigError } from '@mrp/platform';
 import { loadAuthServiceConfig } from '../src/config.ts';
 import { createKeyStore, generateSigningKeyPem } from '../src/domain/key-store.ts';
@@ -18,6 +19,20 @@ describe('signing keys', () => {
     expect(store.jwks.keys).to.have.length(2);
     expect(store.jwks.keys[0]!.kid).to.equal(store.signing.kid);
     for (const key of store.jwks.keys) expect(key).not.to.have.property('d');
+  });
+
+  it('accepts the same key in SEC1 form (Helm’s genPrivateKey), with the same kid, and signs with it', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const sec1 = privateKey.export({ type: 'sec1', format: 'pem' }).toString();
+    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(sec1).to.include('BEGIN EC PRIVATE KEY');
+    const [fromSec1, fromPkcs8] = [await createKeyStore(sec1), await createKeyStore(pkcs8)];
+    expect(fromSec1.signing.kid).to.equal(fromPkcs8.signing.kid);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: fromSec1.signing.kid })
+      .sign(fromSec1.signing.privateKey);
+    const verified = await jwtVerify(token, createLocalJWKSet(fromPkcs8.jwks));
+    expect(verified.protectedHeader.kid).to.equal(fromPkcs8.signing.kid);
   });
 
   it('refuses a key that is not P-256', async () => {

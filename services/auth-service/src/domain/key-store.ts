@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
@@ -23,8 +23,9 @@ async function publicJwk(key: KeyObject): Promise<JWK> {
 }
 
 /**
- * Builds the key store from a PKCS#8 PEM private key plus extra PEM keys to publish. The `kid` is the
- * key's RFC 7638 thumbprint, so the same key always gets the same `kid` on every replica.
+ * Builds the key store from a PEM private key (PKCS#8, or SEC1 `EC PRIVATE KEY` as Helm's `genPrivateKey`
+ * and `openssl ecparam -genkey` write it) plus extra PEM keys to publish. The `kid` is the key's RFC 7638
+ * thumbprint, so the same key always gets the same `kid` on every replica.
  */
 export async function createKeyStore(
   signingPem: string,
@@ -34,7 +35,8 @@ export async function createKeyStore(
   if (signingPublic.kty !== 'EC' || signingPublic.crv !== 'P-256') {
     throw new Error('the signing key must be an EC P-256 key (ES256)');
   }
-  const privateKey = await importPKCS8(signingPem, SIGNING_ALGORITHM);
+  const pkcs8 = createPrivateKey(signingPem).export({ type: 'pkcs8', format: 'pem' }).toString();
+  const privateKey = await importPKCS8(pkcs8, SIGNING_ALGORITHM);
   const keys = [signingPublic];
   for (const pem of extraPems) {
     const jwk = await publicJwk(createPublicKey(pem));
