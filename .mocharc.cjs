@@ -7,6 +7,7 @@ const spec = process.env.MOCHA_SPEC
       'envoy/test/**/*.test.ts',
       'tests/integration/**/*.test.ts',
       'tests/e2e/**/*.test.ts',
+      'tests/packaging/**/*.test.ts',
     ];
 
 module.exports = {

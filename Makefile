@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e bench lint format format-check typecheck render-gateway clean
+.PHONY: help install dev test test-unit test-integration test-e2e test-packaging bench lint format format-check typecheck render-gateway clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test-integration: ## Integration tests (services in-process, real Postgres)
 
 test-e2e: ## End-to-end tests through the real Envoy (and gateway tests)
 	@MOCHA_SPEC='envoy/test/**/*.test.ts tests/e2e/**/*.test.ts' $(TOOLCHAIN) mocha
+
+test-packaging: ## Images, Helm charts, compose, Skaffold and Tilt files, checked offline with real tools
+	@MOCHA_SPEC='tests/packaging/**/*.test.ts' $(TOOLCHAIN) mocha
 
 bench: ## Load benchmark through Envoy on its own ports, databases and Redis db (docs/benchmarks.md)
 	@$(TOOLCHAIN) node scripts/bench.ts
