@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
+import { verifyPassword } from '@mrp/user-service';
 import { createTestDatabase } from '../support/test-database.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -101,6 +102,53 @@ describe('the migration Job entry points (src/migrate.ts)', function () {
     } finally {
       await database.drop();
     }
+  });
+
+  it('when a bootstrap admin is configured in production, the Job creates it once as an admin with that password, and a later password change alters nothing', async function () {
+    const database = await createTestDatabase('job_bootstrap');
+    try {
+      const env = {
+        DATABASE_URL: database.url,
+        APP_ENV: 'production',
+        BOOTSTRAP_ADMIN_EMAIL: 'root@platform.example',
+        BOOTSTRAP_ADMIN_PASSWORD: 'first-password-123',
+      };
+      const first = await runMigrationJob('user-service', env);
+      expect(first.code, first.stderr).to.equal(0);
+      expect(first.stdout).to.include('bootstrap admin created');
+      expect(first.stdout).not.to.include('first-password-123');
+      const second = await runMigrationJob('user-service', {
+        ...env,
+        BOOTSTRAP_ADMIN_PASSWORD: 'rotated-password-456',
+      });
+      expect(second.code, second.stderr).to.equal(0);
+      expect(second.stdout).to.include('bootstrap admin already present');
+      const rows = await query<{ email: string; role: string; password_hash: string }>(
+        database.url,
+        'SELECT email, role, password_hash FROM users',
+      );
+      expect(rows.map((row) => [row.email, row.role])).to.deep.equal([['root@platform.example', 'admin']]);
+      expect(await verifyPassword('first-password-123', rows[0]!.password_hash)).to.be.true;
+      expect(await verifyPassword('rotated-password-456', rows[0]!.password_hash)).to.be.false;
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('when the bootstrap admin is half configured or its password is short, the Job says so and exits 2', async function () {
+    const half = await runMigrationJob('user-service', {
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+      BOOTSTRAP_ADMIN_EMAIL: 'root@platform.example',
+    });
+    expect(half.code).to.equal(2);
+    expect(half.stderr).to.include('BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together');
+    const short = await runMigrationJob('user-service', {
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+      BOOTSTRAP_ADMIN_EMAIL: 'root@platform.example',
+      BOOTSTRAP_ADMIN_PASSWORD: 'short',
+    });
+    expect(short.code).to.equal(2);
+    expect(short.stderr).to.include('at least 12 characters').and.not.include('short\n');
   });
 
   it('when the database never answers, the Job gives up after MIGRATE_WAIT_SECONDS, exits 1 and names the server but not the password', async function () {

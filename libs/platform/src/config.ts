@@ -58,6 +58,9 @@ export const env = {
   /** An optional string: unset or empty means `undefined`. */
   optional: (name: string, doc: string) =>
     key<string | undefined>(name, (raw) => raw, undefined, doc, { optional: true }),
+  /** An optional secret: never printed, and unset or empty means `undefined`. */
+  optionalSecret: (name: string, doc: string) =>
+    key<string | undefined>(name, (raw) => raw, undefined, doc, { optional: true, secret: true }),
   int: (
     name: string,
     fallback: number | undefined,

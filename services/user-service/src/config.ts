@@ -13,6 +13,14 @@ export const userServiceConfigSpec = {
   ...serviceKeys({ port: 3002 }),
   ...databaseKeys('mrp_user'),
   ...tokenVerificationKeys(),
+  bootstrapAdminEmail: env.optional(
+    'BOOTSTRAP_ADMIN_EMAIL',
+    'The migration entry point creates this admin when no user has the email: the first admin of a production install.',
+  ),
+  bootstrapAdminPassword: env.optionalSecret(
+    'BOOTSTRAP_ADMIN_PASSWORD',
+    "That admin's password (at least 12 characters; from a Secret).",
+  ),
   seedDevUsers: env.bool(
     'SEED_DEV_USERS',
     true,
@@ -27,6 +35,17 @@ export function loadUserServiceConfig(
   source: Record<string, string | undefined> = process.env,
 ): UserServiceConfig {
   const config = loadConfig(userServiceConfigSpec, source);
+  const problems: string[] = [];
+  if ((config.bootstrapAdminEmail === undefined) !== (config.bootstrapAdminPassword === undefined)) {
+    problems.push('BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set both or neither');
+  }
+  if (config.bootstrapAdminEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(config.bootstrapAdminEmail)) {
+    problems.push('BOOTSTRAP_ADMIN_EMAIL must be an email address');
+  }
+  if (config.bootstrapAdminPassword !== undefined && config.bootstrapAdminPassword.length < 12) {
+    problems.push('BOOTSTRAP_ADMIN_PASSWORD must have at least 12 characters');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   if (config.appEnv !== 'production') return config;
   if (source.SEED_DEV_USERS && config.seedDevUsers) {
     throw new ConfigError([

@@ -7,3 +7,4 @@ export {
 } from './user-service.ts';
 export { loadUserServiceConfig, userServiceConfigSpec, type UserServiceConfig } from './config.ts';
 export { DEV_USERS } from './domain/user.use-cases.ts';
+export { verifyPassword } from './domain/password-hasher.ts';

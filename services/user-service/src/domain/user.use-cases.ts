@@ -96,6 +96,22 @@ export const DEV_USERS: readonly { email: string; password: string; role: Role; 
   { email: 'viewer@example.com', password: 'viewer123', role: 'viewer', fullName: 'Dev Viewer' },
 ];
 
+/**
+ * Creates the install's first admin when no user has that email; an existing user (whatever their role or
+ * password now) is left alone, so rotating the Secret later changes nothing already stored.
+ */
+export async function ensureBootstrapAdmin(
+  users: UserRepository,
+  admin: { email: string; password: string },
+): Promise<boolean> {
+  return users.insertIfAbsent({
+    email: admin.email,
+    role: 'admin',
+    fullName: 'Bootstrap Admin',
+    passwordHash: await hashPassword(admin.password),
+  });
+}
+
 /** Creates the dev users that are missing; existing users (and their passwords) are left alone. */
 export async function seedDevUsers(users: UserRepository): Promise<string[]> {
   const created: string[] = [];
