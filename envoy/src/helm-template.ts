@@ -1,13 +1,16 @@
 /**
  * The gateway's Envoy bootstrap as a file of the Helm chart. Helm cannot run this renderer, so the chart
  * carries its output with Go template actions where a release differs (its name, namespace, token issuer and
- * audience, the collector's host), and its ConfigMap evaluates them with `tpl`. The file is committed and a
+ * audience, the collector's host and port), and its ConfigMap evaluates them with `tpl`. The file is committed and a
  * test fails when it differs from a fresh rendering (`make render-gateway` writes it again).
  */
 import { kubernetesTarget, renderEnvoyConfig } from './render-envoy-config.ts';
 
-/** The collector's OTLP/HTTP port in the chart (the OTLP default). */
-export const CHART_COLLECTOR_PORT = 4318;
+/**
+ * Stands for the collector's port, which the renderer needs as a number: it is the only number this large
+ * in the config (checked below), and becomes the chart's action.
+ */
+const COLLECTOR_PORT_PLACEHOLDER = 43_180;
 
 /**
  * What the chart fills in. The renderer gets the placeholder; the file gets the action. Strings that are
@@ -19,6 +22,7 @@ const SUBSTITUTIONS: readonly (readonly [placeholder: string, action: string])[]
   ['@@release@@', '{{ .Release.Name }}'],
   ['@@namespace@@', '{{ .Release.Namespace }}'],
   ['@@collector@@', '{{ include "gateway.collectorHost" . }}'],
+  [String(COLLECTOR_PORT_PLACEHOLDER), '{{ include "gateway.collectorPort" . }}'],
 ];
 
 const placeholder = (name: string): string => `@@${name}@@`;
@@ -32,11 +36,16 @@ export function renderHelmBootstrapTemplate(options: { readonly traced: boolean 
       issuer: placeholder('issuer'),
       audience: placeholder('audience'),
       otlpCollector: options.traced
-        ? { host: placeholder('collector'), port: CHART_COLLECTOR_PORT }
+        ? { host: placeholder('collector'), port: COLLECTOR_PORT_PLACEHOLDER }
         : undefined,
     }),
   );
   let text = `${JSON.stringify(config, null, 2)}\n`;
+  // The port placeholder must mean the collector only: its cluster's endpoint and the exporter's URI.
+  const portUses = text.split(String(COLLECTOR_PORT_PLACEHOLDER)).length - 1;
+  if (portUses !== (options.traced ? 2 : 0)) {
+    throw new Error(`${COLLECTOR_PORT_PLACEHOLDER} appears ${portUses} times in the config`);
+  }
   for (const [from, to] of SUBSTITUTIONS) text = text.replaceAll(from, to);
   const left = /@@[a-z]+@@/.exec(text);
   if (left) throw new Error(`placeholder ${left[0]} was left in the Helm template`);

@@ -23,10 +23,11 @@ describe('committed renderings of the gateway', function () {
       '{{ .Release.Name }}',
       '{{ .Release.Namespace }}',
       '{{ include "gateway.collectorHost" . }}',
+      '{{ include "gateway.collectorPort" . }}',
       '{{ include "mrp-lib.jwtAudience" . | toJson }}',
       '{{ include "mrp-lib.jwtIssuer" . | toJson }}',
     ]);
-    expect(renderHelmBootstrapTemplate({ traced: false })).not.to.include('gateway.collectorHost');
+    expect(renderHelmBootstrapTemplate({ traced: false })).not.to.match(/gateway\.collector(Host|Port)/);
   });
 
   it('when compose runs the gateway, its config traces to the Compose collector', function () {

@@ -72,3 +72,16 @@ spec:
       {{- include "mrp-lib.scheduling" . | nindent 6 }}
 {{- end }}
 {{- end }}
+
+{{/*
+The migration Job's NetworkPolicy: its pods reach Postgres, nothing else. A regular resource, not a hook,
+so it exists before the Job's first run.
+*/}}
+{{- define "mrp-lib.migrationNetworkPolicy" -}}
+{{- if .Values.migrations.enabled -}}
+{{ include "mrp-lib.networkPolicy" (dict "root" . "name" (printf "%s-migrations" (include "mrp-lib.fullname" .))
+  "podName" (printf "%s-migrations" (include "mrp-lib.name" .))
+  "ingress" (list)
+  "egress" (list (dict "to" (list "postgres") "ports" (list 5432)))) }}
+{{- end }}
+{{- end }}

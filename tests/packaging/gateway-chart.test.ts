@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import {
+  kubernetesTarget,
+  localTarget,
+  renderEnvoyConfig,
+  type EnvoyBootstrap,
+  type RenderTarget,
+} from '@mrp/gateway';
+import { validateEnvoyConfig } from '@mrp/gateway/testing';
+import { find, render, VALUE_SETS, vendorChartDependencies, type KubeObject } from './support/helm.ts';
+
+/** The Envoy bootstrap the gateway chart's ConfigMap holds. */
+const envoyConfigOf = (objects: readonly KubeObject[]): EnvoyBootstrap =>
+  JSON.parse(find(objects, 'ConfigMap', 'mrp-gateway').data!['envoy.json']!) as EnvoyBootstrap;
+
+interface Hcm {
+  route_config: unknown;
+  http_filters: { name: string; typed_config: Record<string, unknown> }[];
+  local_reply_config: unknown;
+  tracing?: unknown;
+}
+const hcmOf = (config: EnvoyBootstrap): Hcm =>
+  (
+    config as unknown as {
+      static_resources: { listeners: { filter_chains: { filters: { typed_config: Hcm }[] }[] }[] };
+    }
+  ).static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config;
+
+/** The gateway's routes and policies without where its upstreams live: what must be the same everywhere. */
+function policiesOf(config: EnvoyBootstrap): unknown {
+  const hcm = structuredClone(hcmOf(config));
+  const jwt = hcm.http_filters.find((filter) => filter.name === 'envoy.filters.http.jwt_authn')!
+    .typed_config as {
+    providers: Record<string, { remote_jwks: { http_uri: { uri?: string } } }>;
+  };
+  for (const provider of Object.values(jwt.providers)) delete provider.remote_jwks.http_uri.uri;
+  return { routes: hcm.route_config, filters: hcm.http_filters, localReplies: hcm.local_reply_config };
+}
+
+describe('the gateway chart’s Envoy config', function () {
+  this.timeout(120_000);
+  const rendered = new Map<string, KubeObject[]>();
+  before(async function () {
+    await vendorChartDependencies();
+    for (const set of VALUE_SETS) rendered.set(set.name, await render({ valuesFiles: set.files }));
+  });
+
+  for (const set of VALUE_SETS) {
+    it(`when rendered by Helm with the ${set.name} values, the real envoy --mode validate accepts it`, async function () {
+      const { exitCode, output } = await validateEnvoyConfig(envoyConfigOf(rendered.get(set.name)!));
+      expect(exitCode, output).to.equal(0);
+      expect(output).not.to.match(/deprecated/i);
+    });
+  }
+
+  const EXPECTED: readonly (readonly [set: string, target: RenderTarget])[] = [
+    [
+      'defaults',
+      kubernetesTarget({
+        release: 'mrp',
+        namespace: 'mrp',
+        otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
+      }),
+    ],
+    [
+      'infrastructure off',
+      kubernetesTarget({
+        release: 'mrp',
+        namespace: 'mrp',
+        otlpCollector: { host: 'otel-collector.observability.svc.cluster.local', port: 4318 },
+      }),
+    ],
+    ['HPAs on', kubernetesTarget({ release: 'mrp', namespace: 'mrp' })],
+  ];
+  for (const [set, target] of EXPECTED) {
+    it(`when rendered by Helm with the ${set} values, it is exactly what the TypeScript renderer gives for that release`, function () {
+      expect(envoyConfigOf(rendered.get(set)!)).to.deep.equal(renderEnvoyConfig(target));
+    });
+  }
+
+  it('when compared with the local gateway of make dev, it routes the same paths with the same JWT rules, rate limits, header strips and error bodies', function () {
+    const chart = envoyConfigOf(rendered.get('HPAs on')!);
+    const local = renderEnvoyConfig(localTarget());
+    expect(policiesOf(chart)).to.deep.equal(policiesOf(local));
+  });
+
+  it('when the release names another issuer or audience, Envoy, auth-service and every verifying service use the same', async function () {
+    const objects = await render({
+      set: ['global.jwt.issuer=https://auth.example.com', 'global.jwt.audience=example-api'],
+    });
+    const jwt = hcmOf(envoyConfigOf(objects)).http_filters.find(
+      (filter) => filter.name === 'envoy.filters.http.jwt_authn',
+    )!.typed_config as { providers: Record<string, { issuer: string; audiences: string[] }> };
+    expect(Object.values(jwt.providers)).to.deep.equal([
+      { ...Object.values(jwt.providers)[0], issuer: 'https://auth.example.com', audiences: ['example-api'] },
+    ]);
+    for (const service of [
+      'auth-service',
+      'user-service',
+      'case-service',
+      'scoring-service',
+      'audit-telemetry-service',
+    ]) {
+      const deployment = find(objects, 'Deployment', `mrp-${service}`);
+      const env = (
+        deployment.spec as {
+          template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+        }
+      ).template.spec.containers[0]!.env;
+      expect(env.find((variable) => variable.name === 'AUTH_ISSUER')?.value, service).to.equal(
+        'https://auth.example.com',
+      );
+      expect(env.find((variable) => variable.name === 'AUTH_AUDIENCE')?.value, service).to.equal(
+        'example-api',
+      );
+    }
+  });
+});
