@@ -432,7 +432,8 @@ describe('observability config (grafana/): Prometheus, SLO rules and dashboards'
     it('are Grafana dashboards on the provisioned Prometheus datasource', async () => {
       const datasource = await readFile(join(grafana, 'provisioning/datasources/prometheus.yml'), 'utf8');
       expect(datasource).to.match(/uid: prometheus$/m);
-      expect(datasource).to.match(/url: http:\/\/prometheus:9090$/m);
+      // Compose and the chart each tell Grafana where their Prometheus is.
+      expect(datasource).to.match(/url: \$\{PROMETHEUS_URL\}$/m);
       const provider = await readFile(join(grafana, 'provisioning/dashboards/dashboards.yml'), 'utf8');
       expect(provider).to.match(/type: file$/m);
       expect(provider).to.match(/path: \/var\/lib\/grafana\/dashboards$/m);
