@@ -3,10 +3,11 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e test-packaging bench lint format format-check typecheck render-gateway clean
+.PHONY: help install dev test test-unit test-integration test-e2e test-packaging bench lint format format-check typecheck render-gateway clean \
+	chart-deps up down tilt helm-test compose-up compose-down k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 install: ## Install the toolchain and dependencies only
 	@$(TOOLCHAIN) true
@@ -44,5 +45,50 @@ render-gateway: ## Write the committed gateway renderings again (Helm chart temp
 typecheck: ## TypeScript strict, all projects
 	@$(TOOLCHAIN) tsc --build
 
+# ---- Kubernetes (kind) and Compose: these need Docker and the tools each names (scripts/require.sh says
+# how to get a missing one); helm and kubectl come from the toolchain when you have none.
+KIND_CLUSTER := mrp
+NAMESPACE ?= mrp
+RELEASE ?= mrp
+K8S_ARGS = --namespace $(NAMESPACE) --release $(RELEASE)
+MRPCTL := $(TOOLCHAIN) node libs/operator/src/cli.ts
+
+chart-deps: ## Vendor the Helm charts' file:// dependencies (helm install, Skaffold and Tilt need them)
+	@$(TOOLCHAIN) bash scripts/chart-deps.sh
+
+up: ## Create the kind cluster (kind-config.yaml) and deploy the platform with Skaffold; Envoy on localhost:8080
+	@$(TOOLCHAIN) bash -c 'scripts/require.sh docker kind kubectl helm skaffold && \
+	  { kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --config kind-config.yaml; } && \
+	  skaffold run --kube-context kind-$(KIND_CLUSTER) && \
+	  node libs/operator/src/cli.ts wait $(K8S_ARGS) --context kind-$(KIND_CLUSTER) && \
+	  echo "The platform is up: http://localhost:8080 (make k8s-smoke runs the seed flow; make down removes it)"'
+
+down: ## Delete the kind cluster and everything in it
+	@$(TOOLCHAIN) bash -c 'scripts/require.sh kind && kind delete cluster --name $(KIND_CLUSTER)'
+
+tilt: ## The inner loop on the kind cluster: live update of the TypeScript services (make up creates the cluster)
+	@$(TOOLCHAIN) bash -c 'scripts/require.sh docker kind kubectl helm tilt && tilt up'
+
+helm-test: ## Run the chart's helm test (the seed flow through Envoy, in the cluster)
+	@$(TOOLCHAIN) bash -c 'scripts/require.sh helm && helm test $(RELEASE) --namespace $(NAMESPACE) --logs'
+
+k8s-wait: ## Wait until the release's workloads are ready, naming what is stuck (NAMESPACE=, RELEASE=)
+	@$(MRPCTL) wait $(K8S_ARGS)
+
+k8s-forward: ## Forward http://127.0.0.1:8080 to a ready gateway pod until Ctrl-C (not needed on kind)
+	@$(MRPCTL) port-forward $(K8S_ARGS)
+
+k8s-smoke: ## Run the seed flow through the release's gateway, PASS/FAIL per step (or SMOKE_URL=http://...)
+	@$(MRPCTL) smoke $(if $(SMOKE_URL),--url $(SMOKE_URL),$(K8S_ARGS))
+
+k8s-logs: ## One request's log lines from every pod, in time order (REQUEST_ID=<x-request-id>)
+	@$(MRPCTL) logs $(REQUEST_ID) $(K8S_ARGS)
+
+compose-up: ## The whole platform with Docker Compose (no Kubernetes); Envoy on localhost:8080
+	@scripts/require.sh docker && docker compose up --build --wait
+
+compose-down: ## Stop the Compose platform (docker compose down -v also drops its data)
+	@scripts/require.sh docker && docker compose down
+
 clean: ## Remove build output and dev state (keeps the toolchain)
-	rm -rf dist libs/*/dist services/*/dist envoy/dist tests/dist .dev
+	rm -rf dist libs/*/dist services/*/dist envoy/dist tests/dist .dev charts/*/charts charts/*/Chart.lock

@@ -96,6 +96,11 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
           protocol: 'TCP',
         },
       ]);
+      const makefile = await readFile(join(ROOT, 'Makefile'), 'utf8');
+      expect(
+        /^KIND_CLUSTER := (\S+)$/m.exec(makefile)?.[1],
+        'make up and make down use this cluster',
+      ).to.equal(kind.name);
       const objects = await render({ valuesFiles: ['charts/platform/values-dev.yaml'] });
       const service = objects.find(
         (object) => object.kind === 'Service' && object.metadata.name === 'mrp-gateway',
