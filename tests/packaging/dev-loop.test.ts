@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parse } from 'yaml';
+import { stageNames } from './support/dockerfile.ts';
 import { render, ROOT, vendorChartDependencies, type KubeObject } from './support/helm.ts';
 
 const exec = promisify(execFile);
@@ -19,12 +20,6 @@ const SERVICES = [
 const readYaml = async (file: string): Promise<unknown> =>
   parse(await readFile(join(ROOT, file), 'utf8')) as unknown;
 const exists = (path: string): boolean => existsSync(join(ROOT, path));
-
-/** The stage names a Dockerfile declares (`FROM ... AS <name>`). */
-async function stagesOf(dockerfile: string): Promise<string[]> {
-  const text = await readFile(join(ROOT, dockerfile), 'utf8');
-  return [...text.matchAll(/^FROM\s+\S+\s+AS\s+(\S+)/gim)].map((match) => match[1]!);
-}
 
 /** What the chart deploys from the images of this repository (`mrp/...`), by workload. */
 function ourImages(objects: readonly KubeObject[]): Map<string, string> {
@@ -157,7 +152,7 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
       for (const artifact of skaffold.build.artifacts) {
         expect(exists(artifact.context), artifact.context).to.be.true;
         expect(exists(artifact.docker.dockerfile), artifact.docker.dockerfile).to.be.true;
-        expect(await stagesOf(artifact.docker.dockerfile)).to.include(artifact.docker.target);
+        expect(stageNames(join(ROOT, artifact.docker.dockerfile))).to.include(artifact.docker.target);
       }
       const deployed = new Set(
         [...ourImages(await render({ valuesFiles: ['charts/platform/values-dev.yaml'] })).values()].map(
@@ -280,14 +275,14 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
       expect(callsOf('allow_k8s_contexts')).to.deep.equal([{ contexts: `kind-${kind.name}` }]);
     });
 
-    it('when Tilt builds, each service’s image is its Dockerfile’s dev stage, from paths that exist, and it builds every image of ours the chart deploys', async function () {
+    it('when Tilt builds, each service’s image is its Dockerfile’s dev stage, from paths that exist, and it builds every image of ours the chart deploys', function () {
       const builds = callsOf('docker_build');
       expect(builds.map((build) => build.ref).sort()).to.deep.equal(
         SERVICES.map((service) => `mrp/${service}`).sort(),
       );
       for (const build of builds) {
         expect(build.context).to.equal('.');
-        expect(await stagesOf(build.dockerfile as string)).to.include(build.target);
+        expect(stageNames(join(ROOT, build.dockerfile as string))).to.include(build.target);
         for (const path of build.only as string[])
           expect(exists(path), `${String(build.ref)} only ${path}`).to.be.true;
       }
