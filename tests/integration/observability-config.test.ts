@@ -347,6 +347,33 @@ describe('observability config (grafana/): Prometheus, SLO rules and dashboards'
       }
     });
 
+    it('links every alert to a section of docs/runbook.md that exists, beside the ones operators look up by name', async () => {
+      const rules = await readRules();
+      const runbook = await readFile(join(root, 'docs', 'runbook.md'), 'utf8');
+      // GitHub's anchors: headings lower-cased, spaces to dashes, punctuation dropped.
+      const anchors = new Set(
+        [...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((match) =>
+          match[1]!
+            .toLowerCase()
+            .replace(/[^a-z0-9 -]/g, '')
+            .replace(/ /g, '-'),
+        ),
+      );
+      for (const { name, block } of rules.alerts) {
+        const anchor = /runbook_url: docs\/runbook\.md#([a-z0-9-]+)$/m.exec(block)![1]!;
+        expect(anchors.has(anchor), `${name} links to #${anchor}`).to.be.true;
+      }
+      for (const failure of [
+        'jwks-unreachable',
+        'scoring-breaker-open',
+        'event-consumer-lag-high',
+        'failing-migrations',
+        'rate-limited',
+      ]) {
+        expect(anchors.has(failure), failure).to.be.true;
+      }
+    });
+
     it('uses the SRE workbook burn rates for a 99.9% objective', async () => {
       const { alerts } = await readRules();
       const expr = (name: string) => alerts.find((alert) => alert.name === name)!.block;
