@@ -412,4 +412,32 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
       }
     });
   });
+
+  describe('.github/workflows/ci.yml', function () {
+    interface Workflow {
+      jobs: Record<
+        string,
+        {
+          strategy?: { matrix?: { service?: string[] } };
+          steps: { uses?: string; run?: string; with?: Record<string, string> }[];
+        }
+      >;
+    }
+    it('when CI runs, it builds every service image, installs the chart on kind from kind-config.yaml with the skaffold ci profile, and runs helm test', async function () {
+      const workflow = (await readYaml('.github/workflows/ci.yml')) as Workflow;
+      expect(workflow.jobs.images?.strategy?.matrix?.service?.slice().sort()).to.deep.equal(
+        [...SERVICES].sort(),
+      );
+      const images = JSON.stringify(workflow.jobs.images!.steps);
+      expect(images).to.include('services/${{ matrix.service }}/Dockerfile');
+      const kind = workflow.jobs.kind!.steps;
+      const kindAction = kind.find((step) => step.uses?.startsWith('helm/kind-action'));
+      expect(kindAction?.with).to.include({ config: 'kind-config.yaml', cluster_name: 'mrp' });
+      const runs = kind.map((step) => step.run ?? '').join('\n');
+      expect(runs).to.include('skaffold run -p ci --kube-context kind-mrp');
+      expect(runs).to.match(/helm test mrp --namespace mrp/);
+      const skaffold = (await readYaml('skaffold.yaml')) as { profiles: { name: string }[] };
+      expect(skaffold.profiles.map((profile) => profile.name)).to.include('ci');
+    });
+  });
 });
