@@ -9,7 +9,9 @@ import {
   find,
   helm,
   helmTemplate,
+  PLATFORM_SERVICES,
   render,
+  renderValueSet,
   ROOT,
   UMBRELLA,
   VALUE_SETS,
@@ -45,13 +47,7 @@ interface PodSpec {
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'Pod'];
-const SERVICES = [
-  'auth-service',
-  'user-service',
-  'case-service',
-  'scoring-service',
-  'audit-telemetry-service',
-];
+const SERVICES = PLATFORM_SERVICES;
 
 function podSpecOf(object: KubeObject): PodSpec {
   if (object.kind === 'Pod') return object.spec as unknown as PodSpec;
@@ -67,7 +63,7 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
 
   before(async function () {
     await vendorChartDependencies();
-    for (const set of VALUE_SETS) rendered.set(set.name, await render({ valuesFiles: set.files }));
+    for (const set of VALUE_SETS) rendered.set(set.name, await renderValueSet(set.name));
   });
   const objectsOf = (set: string): KubeObject[] => rendered.get(set)!;
 

@@ -6,16 +6,10 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { stageNames } from './support/dockerfile.ts';
-import { render, ROOT, vendorChartDependencies, type KubeObject } from './support/helm.ts';
+import { PLATFORM_SERVICES, render, ROOT, vendorChartDependencies, type KubeObject } from './support/helm.ts';
 
 const exec = promisify(execFile);
-const SERVICES = [
-  'auth-service',
-  'user-service',
-  'case-service',
-  'scoring-service',
-  'audit-telemetry-service',
-];
+const SERVICES = PLATFORM_SERVICES;
 
 const readYaml = async (file: string): Promise<unknown> =>
   parse(await readFile(join(ROOT, file), 'utf8')) as unknown;

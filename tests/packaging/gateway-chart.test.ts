@@ -7,7 +7,7 @@ import {
   type RenderTarget,
 } from '@mrp/gateway';
 import { validateEnvoyConfig } from '@mrp/gateway/testing';
-import { find, render, VALUE_SETS, vendorChartDependencies, type KubeObject } from './support/helm.ts';
+import { find, render, renderValueSet, VALUE_SETS, type KubeObject } from './support/helm.ts';
 
 /** The Envoy bootstrap the gateway chart's ConfigMap holds. */
 const envoyConfigOf = (objects: readonly KubeObject[]): EnvoyBootstrap =>
@@ -41,8 +41,7 @@ describe('the gateway chart’s Envoy config', function () {
   this.timeout(120_000);
   const rendered = new Map<string, KubeObject[]>();
   before(async function () {
-    await vendorChartDependencies();
-    for (const set of VALUE_SETS) rendered.set(set.name, await render({ valuesFiles: set.files }));
+    for (const set of VALUE_SETS) rendered.set(set.name, await renderValueSet(set.name));
   });
 
   for (const set of VALUE_SETS) {

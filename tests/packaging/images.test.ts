@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { freePort } from '../support/ports.ts';
@@ -16,7 +15,7 @@ import {
   stageNames,
   type ImageTree,
 } from './support/dockerfile.ts';
-import { ROOT } from './support/helm.ts';
+import { PLATFORM_SERVICES, ROOT } from './support/helm.ts';
 
 const exec = promisify(execFile);
 
@@ -53,13 +52,7 @@ function workspaceClosure(packageDir: string): string[] {
   return [...seen].sort();
 }
 
-const SERVICES: readonly Service[] = [
-  'auth-service',
-  'user-service',
-  'case-service',
-  'scoring-service',
-  'audit-telemetry-service',
-].map((name) => ({
+const SERVICES: readonly Service[] = PLATFORM_SERVICES.map((name) => ({
   name,
   libs: workspaceClosure(`services/${name}`),
   database: existsSync(join(ROOT, 'services', name, 'migrations')),

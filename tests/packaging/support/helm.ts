@@ -108,6 +108,32 @@ export const VALUE_SETS: readonly { readonly name: string; readonly files: reado
   { name: 'kind (values-dev.yaml)', files: ['charts/platform/values-dev.yaml'] },
 ];
 
+/** The platform's five services, which every chart test walks. */
+export const PLATFORM_SERVICES: readonly string[] = [
+  'auth-service',
+  'user-service',
+  'case-service',
+  'scoring-service',
+  'audit-telemetry-service',
+];
+
+const valueSetRenders = new Map<string, Promise<KubeObject[]>>();
+
+/**
+ * The umbrella chart rendered with one of VALUE_SETS (by name), once per test run whichever test file asks
+ * first: the objects are only read.
+ */
+export function renderValueSet(name: string): Promise<KubeObject[]> {
+  const set = VALUE_SETS.find((candidate) => candidate.name === name);
+  if (!set) throw new Error(`no value set named ${name}`);
+  let rendering = valueSetRenders.get(name);
+  if (!rendering) {
+    rendering = vendorChartDependencies().then(() => render({ valuesFiles: set.files }));
+    valueSetRenders.set(name, rendering);
+  }
+  return rendering;
+}
+
 /** Writes objects to a temporary folder, one file each, and removes it after `use`. */
 export async function withObjectFiles<T>(
   objects: readonly KubeObject[],
