@@ -234,7 +234,7 @@ const LEVEL_COLORS: Record<string, number> = { debug: 2, info: 0, warn: 33, erro
 
 /** One JSON log line as `time level message key=value...`; other lines pass through. */
 function readable(line: string): string {
-  if (rawLogs || !line.startsWith('{')) return line;
+  if (!line.startsWith('{')) return line;
   try {
     const {
       time,
@@ -264,14 +264,17 @@ function start(
   env: Record<string, string>,
   tint: number,
 ): void {
+  // JSON logs go straight to the runner's own stdout, so the runner does no work per log line (the
+  // benchmark runs this way); readable logs are parsed and prefixed line by line.
   const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: rawLogs ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
   });
   children.set(name, child);
   const prefix = paint(tint, `${name.padEnd(13)}|`);
   for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
     createInterface({ input: stream }).on('line', (line) => {
       process.stdout.write(`${prefix} ${readable(line)}\n`);
     });
