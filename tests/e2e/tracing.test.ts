@@ -195,13 +195,13 @@ class DevPlatform {
     });
   }
 
-  /** The JSON log lines a process printed (`<name> | {...}`). */
+  /** The JSON log lines a process printed: every line names its process in `service_name` (Envoy's too). */
   logs(name: string): Record<string, unknown>[] {
     return this.output.split('\n').flatMap((line) => {
-      const match = /^(\S+?) *\| (\{.*\})$/.exec(line);
-      if (!match || match[1] !== name) return [];
+      if (!line.startsWith('{')) return [];
       try {
-        return [JSON.parse(match[2]!) as Record<string, unknown>];
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        return parsed.service_name === name ? [parsed] : [];
       } catch {
         return [];
       }
@@ -291,8 +291,14 @@ describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function 
         traceId = String(access!.trace_id);
       }, 100);
 
-      const caseLogs = platform.logs('case-service').filter((line) => line.request_id === requestId);
-      expect(caseLogs, 'case-service log lines for the request').not.to.be.empty;
+      let caseLogs: Record<string, unknown>[] = [];
+      await eventually(() => {
+        caseLogs = platform.logs('case-service').filter((line) => line.request_id === requestId);
+        expect(
+          caseLogs.map((line) => line.message),
+          'case-service log lines',
+        ).to.include('request completed');
+      }, 100);
       for (const line of caseLogs) {
         expect(line.trace_id, JSON.stringify(line)).to.equal(traceId);
         expect(line.span_id).to.match(/^[0-9a-f]{16}$/);
@@ -319,6 +325,8 @@ describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function 
           from('case-service').some((span) => span.scope.includes('pg') && span.kind === SPAN_KIND.client),
           'a pg span from case-service',
         ).to.equal(true);
+        expect(caseServer!.name, 'the server span is named after its route').to.equal('POST /v1/cases');
+        expect(caseServer!.attributes['http.route']).to.equal('/v1/cases');
         expect(
           from('scoring-service').some((span) => span.kind === SPAN_KIND.server),
           'scoring-service',
@@ -389,9 +397,12 @@ describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function 
     it('requests still succeed, and the logs still carry trace ids', async function () {
       this.timeout(30_000);
       const { requestId } = await createCase(platform.gateway);
-      const lines = platform.logs('case-service').filter((line) => line.request_id === requestId);
-      expect(lines).not.to.be.empty;
-      for (const line of lines) expect(line.trace_id).to.match(/^[0-9a-f]{32}$/);
+      // The service writes its log lines asynchronously: wait for the request's completion line.
+      await eventually(() => {
+        const lines = platform.logs('case-service').filter((line) => line.request_id === requestId);
+        expect(lines.map((line) => line.message)).to.include('request completed');
+        for (const line of lines) expect(line.trace_id, JSON.stringify(line)).to.match(/^[0-9a-f]{32}$/);
+      }, 100);
     });
   });
 });

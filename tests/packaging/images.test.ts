@@ -160,7 +160,7 @@ describe('the service images (Dockerfiles checked with hadolint, then built offl
         ]) {
           expect(existsSync(join(modules, dev)), `${dev} is a devDependency`).to.be.false;
         }
-        for (const runtime of ['koa', 'pg', 'pino', 'prom-client', '@opentelemetry/sdk-node']) {
+        for (const runtime of ['koa', 'pg', 'pino', 'prom-client', '@opentelemetry/sdk-trace']) {
           expect(existsSync(join(modules, runtime)), runtime).to.be.true;
         }
         expect(existsSync(join(app, 'services', service.name, 'test'))).to.be.false;

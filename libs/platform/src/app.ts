@@ -1,14 +1,14 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
-import { koaBody } from 'koa-body';
 import { validateRequest, type RouteSpec } from '@mrp/schemas';
 import { buildOpenApiDocument, type OpenApiDocument } from '@mrp/schemas';
 import { authenticate, requireRole, type TokenVerifier } from './auth.ts';
+import { bodyParser } from './body-parser.ts';
 import { isDatabaseUnavailable, isPgError, PG_DATA_EXCEPTION_CLASS } from './db.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
-import { activeTraceFields } from './tracing.ts';
+import { activeTraceFields, recordRoute } from './tracing.ts';
 import { problemType, sendProblem } from './problem.ts';
 import { resolveRequestId, type AppState } from './request-context.ts';
 
@@ -69,7 +69,9 @@ function requestIdAndLogging(logger: Logger, metrics: HttpMetrics): Middleware<A
       await next();
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      const matched = (ctx as Context & { _matchedRoute?: string })._matchedRoute;
+      if (matched) recordRoute(ctx.method, matched);
+      const route = matched ?? 'unmatched';
       const labels = { method: ctx.method, route, status_code: String(ctx.status) };
       // The request's trace id rides along as an exemplar, so a slow bucket links to its trace. (With
       // exemplars on, prom-client only takes the object form of observe.)
@@ -119,7 +121,7 @@ function bodyParseError(error: Error & { status?: number; type?: string }, limit
   });
 }
 
-/** Codes for the 4xx errors raised by koa-body (co-body / raw-body) and the router. */
+/** Codes for the 4xx errors raised by the body parser (co-body / raw-body) and the router. */
 function codeForExposedError(error: { type?: unknown; status: number; code?: unknown }): string {
   if (typeof error.code === 'string' && /^[a-z][a-z0-9_]*$/.test(error.code)) return error.code;
   if (error.type === 'entity.too.large' || error.status === 413) return 'payload_too_large';
@@ -137,7 +139,7 @@ const STATUS_TITLES: Record<number, string> = {
 };
 
 /**
- * The one error handler: AppErrors and the exposed 4xx errors of koa-body and the router become
+ * The one error handler: AppErrors and the exposed 4xx errors of the body parser and the router become
  * problems; anything else is logged with its stack and answered with a generic 500 that leaks nothing.
  */
 function problemErrors(): Middleware<AppState> {
@@ -405,20 +407,8 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     if (state.shuttingDown) ctx.set('Connection', 'close');
   });
   app.use(problemErrors());
-  app.use(
-    koaBody({
-      json: true,
-      urlencoded: true,
-      text: false,
-      multipart: false,
-      jsonStrict: true,
-      jsonLimit: options.bodyLimit ?? '100kb',
-      formLimit: options.bodyLimit ?? '100kb',
-      onError: (error) => {
-        throw bodyParseError(error, options.bodyLimit ?? '100kb');
-      },
-    }),
-  );
+  const bodyLimit = options.bodyLimit ?? '100kb';
+  app.use(bodyParser({ limit: bodyLimit, onError: (error) => bodyParseError(error, bodyLimit) }));
   app.use(router.routes());
   app.use(router.allowedMethods());
 

@@ -1,14 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { IncomingMessage } from 'node:http';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  defaultResource,
+  detectResources,
+  resourceAttributesEnvDetector,
+  resourceFromAttributes,
+  serviceNameEnvDetector,
+} from '@opentelemetry/resources';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { SDK_KEY, type TelemetryGlobal } from './tracing.ts';
+import { samplerFromEnvironment } from './telemetry/sampler.ts';
 
 /** Operational endpoints polled by probes and scrapers: tracing them would only add noise. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -39,11 +50,16 @@ export interface TelemetryOptions {
 }
 
 /**
- * Starts the OpenTelemetry SDK (traces only) unless `OTEL_SDK_DISABLED=true`: OTLP/HTTP (JSON) export to
- * `OTEL_EXPORTER_OTLP_ENDPOINT` (default http://localhost:4318), the sampler from `OTEL_TRACES_SAMPLER`
- * (default parentbased_always_on), W3C trace context, and http, fetch (undici), Koa, pg and ioredis
- * instrumentation. Must run before those libraries load (see telemetry/register.ts). Exports fail quietly:
- * without a collector, spans are dropped and requests are unaffected.
+ * Starts tracing unless `OTEL_SDK_DISABLED=true`: a tracer provider exporting OTLP/HTTP (JSON) to
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (default http://localhost:4318) in batches, W3C trace context and
+ * baggage, and http, fetch (undici), pg and ioredis instrumentation (the server span is named after the
+ * route by the app itself: recordRoute). Must run before those libraries load (see telemetry/register.ts). Exports fail quietly: without a collector, spans are
+ * dropped and requests are unaffected.
+ *
+ * Only the trace pipeline is loaded: the all-in-one NodeSDK also starts OTLP metric and log exporters
+ * by default (the platform's metrics are Prometheus, its logs are stdout), which cost memory, start-up
+ * time and CPU on every request. The sampler follows the profile unless `OTEL_TRACES_SAMPLER` says
+ * otherwise (telemetry/sampler.ts).
  */
 export function startTelemetry(options: TelemetryOptions = {}): boolean {
   const global = globalThis as TelemetryGlobal;
@@ -51,29 +67,44 @@ export function startTelemetry(options: TelemetryOptions = {}): boolean {
   if (process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
   const serviceName = options.serviceName ?? process.env.OTEL_SERVICE_NAME;
   const serviceVersion = options.serviceVersion ?? entryPackageVersion();
-  const attributes = process.env.OTEL_RESOURCE_ATTRIBUTES ?? '';
-  if (serviceVersion && !/(^|,)\s*service\.version=/.test(attributes)) {
-    // Read by the SDK's environment resource detector, so an explicit setting still wins.
-    process.env.OTEL_RESOURCE_ATTRIBUTES = [attributes, `service.version=${serviceVersion}`]
-      .filter(Boolean)
-      .join(',');
-  }
-  const sdk = new NodeSDK({
-    ...(serviceName ? { serviceName } : {}),
-    traceExporter: new OTLPTraceExporter(),
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over what is derived here.
+  const resource = defaultResource()
+    .merge(
+      resourceFromAttributes({
+        ...(serviceName ? { 'service.name': serviceName } : {}),
+        ...(serviceVersion ? { 'service.version': serviceVersion } : {}),
+      }),
+    )
+    .merge(detectResources({ detectors: [resourceAttributesEnvDetector, serviceNameEnvDetector] }));
+  const exporting = (process.env.OTEL_TRACES_EXPORTER ?? 'otlp').trim().toLowerCase() !== 'none';
+  const provider = new TracerProvider({
+    resource,
+    sampler: samplerFromEnvironment(process.env),
+    spanProcessors: exporting ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] : [],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+  trace.setGlobalTracerProvider(provider);
+  const disableInstrumentations = registerInstrumentations({
+    tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request: IncomingMessage) =>
           UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
       }),
       new UndiciInstrumentation(),
-      new KoaInstrumentation(),
       // Background work (outbox relay, consumer reads) would otherwise start a trace per poll.
       new PgInstrumentation({ requireParentSpan: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
-  sdk.start();
-  global[SDK_KEY] = sdk;
+  global[SDK_KEY] = {
+    async shutdown() {
+      disableInstrumentations();
+      await provider.shutdown();
+    },
+  };
   return true;
 }

@@ -38,3 +38,16 @@ export function activeTraceFields(): { trace_id?: string; span_id?: string } {
   if (!isSpanContextValid(context)) return {};
   return { trace_id: context.traceId, span_id: context.spanId };
 }
+
+/**
+ * Names the request's server span after its route (`GET /v1/cases/:id`) and sets `http.route`: the one
+ * thing a framework instrumentation would add that the HTTP server span lacks. The platform does not load
+ * the Koa instrumentation, whose span per middleware costs CPU on every request and needs an ESM loader
+ * hook that slows start-up (ADR 0013).
+ */
+export function recordRoute(method: string, route: string): void {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return;
+  span.setAttribute('http.route', route);
+  span.updateName(`${method} ${route}`);
+}

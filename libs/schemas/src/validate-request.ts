@@ -11,7 +11,7 @@ export interface RequestFieldError {
 
 /**
  * Thrown when a request does not match its contract. It carries an HTTP status and `expose`, like the
- * errors of koa-body and http-errors, so the service's error handler renders it as a 4xx problem.
+ * errors of the body parser and http-errors, so the service's error handler renders it as a 4xx problem.
  */
 export class RequestValidationError extends Error {
   readonly status: number;
