@@ -1,6 +1,14 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  customFetch,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  type RemoteJWKSet,
+} from 'jose';
 import type { Middleware } from 'koa';
 import { AppError, errors } from './errors.ts';
+import { VerifiedTokenCache } from './token-cache.ts';
 
 /** Who is calling, as proven by a verified access token. */
 export interface Principal {
@@ -17,24 +25,59 @@ export interface TokenVerifierOptions {
   readonly audience: string;
   /** Accepted signature algorithms; anything else, `none` included, is refused. */
   readonly algorithms?: readonly string[];
+  /** How many verified tokens to keep (0: verify every request). Default 1000. */
+  readonly cacheEntries?: number;
+  /** How long a fetched JWKS is trusted before it is fetched again (ms). Default 5 minutes. */
+  readonly jwksMaxAgeMs?: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
+
+/** The JWKS source: a fetch generation that changes whenever the key set is fetched again. */
+interface KeySource {
+  readonly keys: JWTVerifyGetKey;
+  /** Whether the fetched key set is still within its maximum age (always, for a fixed key set). */
+  fresh(): boolean;
+  generation(): number;
+}
+
+function remoteKeySource(options: TokenVerifierOptions): KeySource {
+  let generation = 0;
+  const keys: RemoteJWKSet = createRemoteJWKSet(new URL(options.jwksUrl), {
+    timeoutDuration: 2000,
+    cooldownDuration: 10_000,
+    cacheMaxAge: options.jwksMaxAgeMs ?? 300_000,
+    [customFetch]: async (...args: Parameters<typeof fetch>) => {
+      const response = await fetch(...args);
+      generation += 1;
+      return response;
+    },
+  });
+  return { keys, fresh: () => keys.fresh, generation: () => generation };
+}
 
 /**
  * Verifies access tokens against the JWKS (fetched on demand and cached by jose, refetched when an
  * unknown `kid` shows up, which is what makes key rotation work), checking signature, algorithm,
  * issuer, audience and expiry. Services verify every token themselves even behind Envoy: a request that
  * reaches a service port directly is not trusted.
+ *
+ * A verified token is remembered (VerifiedTokenCache) until its `exp`, and only while the key set it
+ * was verified against is current: any fetch of the JWKS, and the JWKS reaching its maximum age, make
+ * every remembered token go through full verification again, so a key removed from the JWKS stops
+ * working at the next fetch. Failures are never remembered.
  */
 export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTVerifyGetKey): TokenVerifier {
-  const keys =
-    keySet ??
-    createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 2000, cooldownDuration: 10_000 });
+  const source: KeySource = keySet
+    ? { keys: keySet, fresh: () => true, generation: () => 0 }
+    : remoteKeySource(options);
   const algorithms = [...(options.algorithms ?? ['ES256'])];
-  return async (token) => {
+  const cache = new VerifiedTokenCache<{ principal: Principal; generation: number }>(
+    options.cacheEntries ?? 1000,
+  );
+  const verify = async (token: string): Promise<{ principal: Principal; expiresAtMs: number }> => {
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload } = await jwtVerify(token, source.keys, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms,
@@ -43,12 +86,13 @@ export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTV
       const roles = Array.isArray(payload.roles)
         ? payload.roles.filter((role) => typeof role === 'string')
         : [];
-      return {
+      const principal: Principal = Object.freeze({
         subject: payload.sub!,
-        roles,
+        roles: Object.freeze(roles),
         email: typeof payload.email === 'string' ? payload.email : undefined,
         tokenId: payload.jti,
-      };
+      });
+      return { principal, expiresAtMs: payload.exp! * 1000 };
     } catch (error) {
       if (
         error instanceof joseErrors.JWKSTimeout ||
@@ -59,6 +103,16 @@ export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTV
       if (error instanceof joseErrors.JOSEError) throw errors.unauthorized(describeTokenError(error));
       throw errors.unavailable('the token signing keys cannot be fetched right now', error);
     }
+  };
+  return async (token) => {
+    const key = VerifiedTokenCache.keyOf(token);
+    const cached = cache.get(key);
+    if (cached && cached.generation === source.generation() && source.fresh()) return cached.principal;
+    const generation = source.generation();
+    const { principal, expiresAtMs } = await verify(token);
+    // Verified against a key set fetched while this ran: it is checked again next time.
+    if (generation === source.generation()) cache.set(key, { principal, generation }, expiresAtMs);
+    return principal;
   };
 }
 
