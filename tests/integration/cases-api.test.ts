@@ -178,6 +178,38 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       expect(second.headers.get('idempotent-replayed')).to.equal(null);
     });
 
+    it('the key holds the case it created and the answer it replays, written with the case and its score', async () => {
+      const key = `key-${randomUUID()}`;
+      const created = asRecord((await create('v1', buildCase(), { key })).body);
+      const { rows } = await db.query<{ case_id: string; response_status: number; response_body: unknown }>(
+        'SELECT case_id, response_status, response_body FROM idempotency_keys WHERE key = $1',
+        [key],
+      );
+      expect(rows).to.have.length(1);
+      expect(rows[0]!.case_id).to.equal(created.id);
+      expect(rows[0]!.response_status).to.equal(201);
+      expect(rows[0]!.response_body).to.deep.equal(created);
+    });
+
+    it('a create the database refuses leaves nothing behind: no case, no event, no claimed key', async () => {
+      const key = `key-${randomUUID()}`;
+      const refused = buildCase({ features: { note: 'a\u0000' } });
+      expectProblem(await create('v2', refused, { key }), 400, 'invalid_input');
+      expect(await count('SELECT count(*) AS n FROM idempotency_keys WHERE key = $1', [key])).to.equal(0);
+      expect(await count('SELECT count(*) AS n FROM cases WHERE owner_id = $1', [refused.owner_id])).to.equal(
+        0,
+      );
+      expect(
+        await count("SELECT count(*) AS n FROM outbox WHERE payload->'data'->'case'->>'owner_id' = $1", [
+          refused.owner_id,
+        ]),
+      ).to.equal(0);
+      // The key was never taken: a valid body with it creates the case.
+      const valid = await create('v2', { ...refused, features: { note: 'fine' } }, { key });
+      expect(valid.status, valid.text).to.equal(201);
+      expect(valid.headers.get('idempotent-replayed')).to.equal(null);
+    });
+
     it('a malformed key is 400', async () => {
       expectProblem(
         await create('v1', buildCase(), { key: 'has spaces in it' }),

@@ -27,12 +27,11 @@ export async function enqueueEvent(
   event: EventEnvelope,
 ): Promise<void> {
   assertValidEnvelope(event);
-  await client.query('INSERT INTO outbox (event_id, stream, aggregate_id, payload) VALUES ($1, $2, $3, $4)', [
-    event.id,
-    stream,
-    aggregateId,
-    JSON.stringify(event),
-  ]);
+  await client.query({
+    name: 'outbox_enqueue',
+    text: 'INSERT INTO outbox (event_id, stream, aggregate_id, payload) VALUES ($1, $2, $3, $4)',
+    values: [event.id, stream, aggregateId, JSON.stringify(event)],
+  });
 }
 
 export interface OutboxRelayOptions {

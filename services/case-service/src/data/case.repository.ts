@@ -81,21 +81,37 @@ export interface CaseChanges {
 
 /** Data access for cases: plain objects in and out, every query parameterised. */
 export const caseRepository = {
-  async insert(db: Queryable, input: NewCase): Promise<CaseRecord> {
-    const { rows } = await db.query<Row>(
-      `INSERT INTO cases (title, description, owner_id, priority, features, status, created_by, next_score_attempt_at)
+  /**
+   * Inserts a case; with `idempotency`, the same statement records the case on the caller's claimed
+   * idempotency key (one round trip less on the hot create path).
+   */
+  async insert(
+    db: Queryable,
+    input: NewCase,
+    idempotency?: { owner: string; key: string },
+  ): Promise<CaseRecord> {
+    const values = [
+      input.title,
+      input.description,
+      input.ownerId,
+      input.priority,
+      JSON.stringify(input.features),
+      input.createdBy,
+      input.scoreLeaseMs,
+    ];
+    const insert = `INSERT INTO cases (title, description, owner_id, priority, features, status, created_by, next_score_attempt_at)
        VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, now() + make_interval(secs => $7::float8 / 1000))
-       RETURNING ${COLUMNS}`,
-      [
-        input.title,
-        input.description,
-        input.ownerId,
-        input.priority,
-        JSON.stringify(input.features),
-        input.createdBy,
-        input.scoreLeaseMs,
-      ],
-    );
+       RETURNING ${COLUMNS}`;
+    const { rows } = idempotency
+      ? await db.query<Row>({
+          name: 'cases_insert_with_key',
+          text: `WITH inserted AS (${insert}),
+                 attached AS (UPDATE idempotency_keys SET case_id = (SELECT id FROM inserted)
+                              WHERE owner = $8 AND key = $9)
+                 SELECT * FROM inserted`,
+          values: [...values, idempotency.owner, idempotency.key],
+        })
+      : await db.query<Row>({ name: 'cases_insert', text: insert, values });
     return toRecord(rows[0]!);
   },
 
@@ -104,10 +120,11 @@ export const caseRepository = {
     id: string,
     options: { forUpdate?: boolean } = {},
   ): Promise<CaseRecord | undefined> {
-    const { rows } = await db.query<Row>(
-      `SELECT ${COLUMNS} FROM cases WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
-      [id],
-    );
+    const { rows } = await db.query<Row>({
+      name: options.forUpdate ? 'cases_by_id_for_update' : 'cases_by_id',
+      text: `SELECT ${COLUMNS} FROM cases WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+      values: [id],
+    });
     return rows[0] && toRecord(rows[0]);
   },
 
@@ -133,10 +150,15 @@ export const caseRepository = {
     }
     values.push(limit);
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const { rows } = await db.query<Row>(
-      `SELECT ${COLUMNS} FROM cases ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
+    // A prepared statement per combination of filters (at most 16): each connection plans each once.
+    const shape = [filters.status, filters.ownerId, filters.priority, after]
+      .map((part) => (part ? 1 : 0))
+      .join('');
+    const { rows } = await db.query<Row>({
+      name: `cases_page_${shape}`,
+      text: `SELECT ${COLUMNS} FROM cases ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
       values,
-    );
+    });
     return rows.map(toRecord);
   },
 
@@ -161,13 +183,21 @@ export const caseRepository = {
 
   /** Stores a score; the case becomes SCORED unless it was closed meanwhile. */
   async applyScore(db: Queryable, id: string, score: CaseScore): Promise<CaseRecord> {
-    const { rows } = await db.query<Row>(
-      `UPDATE cases SET score = $2, risk_band = $3, model_version = $4, score_reasons = $5, scored_at = $6,
+    const { rows } = await db.query<Row>({
+      name: 'cases_apply_score',
+      text: `UPDATE cases SET score = $2, risk_band = $3, model_version = $4, score_reasons = $5, scored_at = $6,
          status = CASE WHEN status = 'CLOSED' THEN status ELSE 'SCORED' END,
          next_score_attempt_at = NULL, updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, score.value, score.riskBand, score.modelVersion, JSON.stringify(score.reasons), score.scoredAt],
-    );
+      values: [
+        id,
+        score.value,
+        score.riskBand,
+        score.modelVersion,
+        JSON.stringify(score.reasons),
+        score.scoredAt,
+      ],
+    });
     return toRecord(rows[0]!);
   },
 

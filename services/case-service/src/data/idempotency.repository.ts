@@ -19,9 +19,10 @@ interface Row {
 /** Idempotency keys of case creation, scoped to the caller. */
 export const idempotencyRepository = {
   /**
-   * Claims `key` for this request inside the caller's transaction. A concurrent claim of the same key
-   * waits on the primary key until the first transaction ends, then finds the row: so exactly one
-   * request wins. An expired key is replaced. Returns undefined when claimed, else the existing record.
+   * Claims `key` for this request inside the caller's transaction, in one statement: a new key is
+   * inserted and an expired one taken over. A concurrent claim of the same key waits on the primary key
+   * until the first transaction ends, then finds the row: so exactly one request wins. Returns undefined
+   * when claimed, else the existing record. (The case id is recorded by caseRepository.insert.)
    */
   async claim(
     db: Queryable,
@@ -30,16 +31,17 @@ export const idempotencyRepository = {
     requestHash: string,
     ttlSeconds: number,
   ): Promise<IdempotencyRecord | undefined> {
-    await db.query('DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND expires_at <= now()', [
-      owner,
-      key,
-    ]);
-    const inserted = await db.query(
-      `INSERT INTO idempotency_keys (owner, key, request_hash, expires_at)
-       VALUES ($1, $2, $3, now() + make_interval(secs => $4)) ON CONFLICT (owner, key) DO NOTHING`,
-      [owner, key, requestHash, ttlSeconds],
-    );
-    if (inserted.rowCount === 1) return undefined;
+    const claimed = await db.query({
+      name: 'idempotency_claim',
+      text: `INSERT INTO idempotency_keys AS current (owner, key, request_hash, expires_at)
+             VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+             ON CONFLICT (owner, key) DO UPDATE
+               SET request_hash = EXCLUDED.request_hash, case_id = NULL, response_status = NULL,
+                   response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
+               WHERE current.expires_at <= now()`,
+      values: [owner, key, requestHash, ttlSeconds],
+    });
+    if (claimed.rowCount === 1) return undefined;
     const { rows } = await db.query<Row>(
       'SELECT request_hash, case_id, response_status, response_body, created_at FROM idempotency_keys WHERE owner = $1 AND key = $2',
       [owner, key],
@@ -54,20 +56,13 @@ export const idempotencyRepository = {
     };
   },
 
-  async attachCase(db: Queryable, owner: string, key: string, caseId: string): Promise<void> {
-    await db.query('UPDATE idempotency_keys SET case_id = $3 WHERE owner = $1 AND key = $2', [
-      owner,
-      key,
-      caseId,
-    ]);
-  },
-
   /** Stores the first response, to be replayed for the same key and body. */
   async complete(db: Queryable, owner: string, key: string, status: number, body: unknown): Promise<void> {
-    await db.query(
-      'UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE owner = $1 AND key = $2',
-      [owner, key, status, JSON.stringify(body)],
-    );
+    await db.query({
+      name: 'idempotency_complete',
+      text: 'UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE owner = $1 AND key = $2',
+      values: [owner, key, status, JSON.stringify(body)],
+    });
   },
 
   async deleteExpired(db: Queryable): Promise<number> {

@@ -148,18 +148,20 @@ export class CaseUseCases {
         );
         if (existing) return { kind: 'existing' as const, existing };
       }
-      const record = await caseRepository.insert(client, {
-        title: input.title,
-        description: input.description ?? null,
-        ownerId: input.owner_id,
-        priority: version === 'v2' ? (input.priority ?? 'medium') : 'medium',
-        features: version === 'v2' ? (input.features ?? {}) : {},
-        createdBy: caller.subject,
-        scoreLeaseMs: this.#options.scoreLeaseMs,
-      });
+      const record = await caseRepository.insert(
+        client,
+        {
+          title: input.title,
+          description: input.description ?? null,
+          ownerId: input.owner_id,
+          priority: version === 'v2' ? (input.priority ?? 'medium') : 'medium',
+          features: version === 'v2' ? (input.features ?? {}) : {},
+          createdBy: caller.subject,
+          scoreLeaseMs: this.#options.scoreLeaseMs,
+        },
+        idempotencyKey === undefined ? undefined : { owner: caller.subject, key: idempotencyKey },
+      );
       await this.#emit(client, 'case_created', record, { case: caseSnapshot(record) }, caller);
-      if (idempotencyKey !== undefined)
-        await idempotencyRepository.attachCase(client, caller.subject, idempotencyKey, record.id);
       return { kind: 'created' as const, record };
     });
     this.#onEvents();
@@ -167,16 +169,24 @@ export class CaseUseCases {
     if (created.kind === 'existing')
       return this.#answerExisting(version, created.existing, hash, caller, idempotencyKey!);
 
+    // The answer is stored for replay in the transaction that stores the score: one commit, not two.
     const scored = await this.#scoreAndStore(
       created.record,
       caller,
       caller.token,
       this.#options.pendingRetryMs,
+      idempotencyKey === undefined
+        ? undefined
+        : (client, stored) =>
+            idempotencyRepository.complete(
+              client,
+              caller.subject,
+              idempotencyKey,
+              201,
+              presentCase(version, stored),
+            ),
     );
-    const body = presentCase(version, scored);
-    if (idempotencyKey !== undefined)
-      await idempotencyRepository.complete(this.#pool, caller.subject, idempotencyKey, 201, body);
-    return { status: 201, body, replayed: false };
+    return { status: 201, body: presentCase(version, scored), replayed: false };
   }
 
   async #answerExisting(
@@ -218,13 +228,14 @@ export class CaseUseCases {
   /**
    * Asks scoring for a score and stores the outcome: the score with score_updated, or PENDING_SCORE with
    * the next attempt `retryInMs` ahead. score_pending is emitted when a case becomes pending, not again
-   * for each failed retry.
+   * for each failed retry. `alsoStore` writes more in the same transaction, given the stored case.
    */
   async #scoreAndStore(
     record: CaseRecord,
     actor: { subject: string; requestId: string | null },
     token: string,
     retryInMs: number,
+    alsoStore?: (client: PoolClient, stored: CaseRecord) => Promise<void>,
   ): Promise<CaseRecord> {
     let score: CaseScore | undefined;
     let reason = '';
@@ -239,37 +250,50 @@ export class CaseUseCases {
       this.#logger.warn({ case_id: record.id, reason: error.reason }, 'scoring failed; case left pending');
     }
     const stored = await this.#transaction(async (client) => {
-      if (score) {
-        const updated = await caseRepository.applyScore(client, record.id, score);
-        await this.#emit(
-          client,
-          'score_updated',
-          updated,
-          {
-            case_id: updated.id,
-            score: score.value,
-            risk_band: score.riskBand,
-            model_version: score.modelVersion,
-            reasons: score.reasons,
-          },
-          actor,
-        );
-        return updated;
-      }
-      const pending = await caseRepository.markPending(client, record.id, retryInMs);
-      if (record.status !== 'PENDING_SCORE') {
-        await this.#emit(
-          client,
-          'score_pending',
-          pending,
-          { case_id: pending.id, reason: reason.slice(0, 500) },
-          actor,
-        );
-      }
-      return pending;
+      const outcome = await this.#storeOutcome(client, record, actor, score, reason, retryInMs);
+      if (alsoStore) await alsoStore(client, outcome);
+      return outcome;
     });
     this.#onEvents();
     return stored;
+  }
+
+  async #storeOutcome(
+    client: PoolClient,
+    record: CaseRecord,
+    actor: { subject: string; requestId: string | null },
+    score: CaseScore | undefined,
+    reason: string,
+    retryInMs: number,
+  ): Promise<CaseRecord> {
+    if (score) {
+      const updated = await caseRepository.applyScore(client, record.id, score);
+      await this.#emit(
+        client,
+        'score_updated',
+        updated,
+        {
+          case_id: updated.id,
+          score: score.value,
+          risk_band: score.riskBand,
+          model_version: score.modelVersion,
+          reasons: score.reasons,
+        },
+        actor,
+      );
+      return updated;
+    }
+    const pending = await caseRepository.markPending(client, record.id, retryInMs);
+    if (record.status !== 'PENDING_SCORE') {
+      await this.#emit(
+        client,
+        'score_pending',
+        pending,
+        { case_id: pending.id, reason: reason.slice(0, 500) },
+        actor,
+      );
+    }
+    return pending;
   }
 
   /** Scores a case the worker claimed; true when it got a score, else the next try is `retryInMs` ahead. */
