@@ -41,6 +41,12 @@ export interface StreamConsumerOptions {
   readonly blockMs?: number;
   /** Messages read (and reclaimed) per stream per round (default 10). */
   readonly batchSize?: number;
+  /**
+   * How many messages of a read are handled at once (default 1: one after the other). Each is still
+   * acknowledged only after its own handler resolved; a handler whose effects must follow the stream's
+   * order (not just be idempotent) needs 1.
+   */
+  readonly concurrency?: number;
   /** Where unprocessable messages are parked (default `events:dead-letter`). */
   readonly deadLetterStream?: string;
   /**
@@ -412,6 +418,7 @@ export class StreamConsumer {
       maxDeliveries: 5,
       blockMs: 2000,
       batchSize: 10,
+      concurrency: 1,
       deadLetterStream: STREAMS.deadLetter,
       isTransient: () => false,
       stopTimeoutMs: 10_000,
@@ -564,14 +571,28 @@ export class StreamConsumer {
     const reply = await withDeadline(read, blockMs + READ_GRACE_MS, () => {
       reader.disconnect(true);
     });
-    const entries = parseReadReply(reply);
-    for (const [index, entry] of entries.entries()) {
-      if (this.#stopping()) {
-        await this.#release(entries.slice(index));
-        break;
+    await this.#processAll(parseReadReply(reply));
+  }
+
+  /**
+   * Handles the entries of one read, up to `concurrency` at a time, in the order read; once stopping, the
+   * entries not started are released for another consumer. The first failure is thrown after the entries
+   * in hand have settled.
+   */
+  async #processAll(entries: readonly StreamEntry[]): Promise<void> {
+    let next = 0;
+    const work = async (): Promise<void> => {
+      while (next < entries.length && !this.#stopping()) {
+        const entry = entries[next]!;
+        next += 1;
+        await this.#process(entry, 1);
       }
-      await this.#process(entry, 1);
-    }
+    };
+    const workers = Math.max(1, Math.min(this.#options.concurrency, entries.length));
+    const results = await Promise.allSettled(Array.from({ length: workers }, work));
+    if (next < entries.length) await this.#release(entries.slice(next));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Waits (briefly) for a connection to be usable, so a starting consumer does not report an outage. */

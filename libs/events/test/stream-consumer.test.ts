@@ -407,6 +407,71 @@ describe('StreamConsumer against the real Redis', () => {
     });
   });
 
+  it('with a concurrency of N, handles up to N messages of a read at once and acknowledges each after its handler', async () => {
+    const events: EventEnvelope[] = [];
+    for (let index = 0; index < 12; index += 1) events.push(await publish());
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let unblock: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    startConsumer({
+      concurrency: 4,
+      batchSize: 12,
+      handle: async (event, meta) => {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        // The first four wait for each other, so the consumer must have started all four at once.
+        if (inFlight === 4) unblock();
+        await blocked;
+        await record(event, meta);
+        inFlight -= 1;
+      },
+    });
+    await eventually(async () => {
+      expect(handledIds()).to.have.members(events.map((event) => event.id));
+      expect(await pendingCount()).to.equal(0);
+    });
+    expect(mostInFlight).to.equal(4);
+  });
+
+  it('with a concurrency of N, stopping finishes the messages in hand and releases the ones not started', async () => {
+    const events: EventEnvelope[] = [];
+    for (let index = 0; index < 8; index += 1) events.push(await publish());
+    let release: () => void = () => undefined;
+    const inHand = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = 0;
+    let twoStarted!: () => void;
+    const bothStarted = new Promise<void>((resolve) => {
+      twoStarted = resolve;
+    });
+    const first = startConsumer({
+      claimIdleMs: 60_000,
+      concurrency: 2,
+      batchSize: 8,
+      handle: async (event, meta) => {
+        started += 1;
+        if (started === 2) twoStarted();
+        await inHand;
+        await record(event, meta);
+      },
+    });
+    await bothStarted;
+    const stopping = first.stop();
+    release();
+    await stopping;
+    expect(handledIds()).to.have.members([events[0]!.id, events[1]!.id]);
+
+    startConsumer({ claimIdleMs: 60_000 });
+    await eventually(async () => {
+      expect(handledIds()).to.have.members(events.map((event) => event.id));
+      expect(await pendingCount()).to.equal(0);
+    });
+  });
+
   it('exposes pending and lag gauges for its streams', async () => {
     const registry = createMetricsRegistry();
     await redis.call('XGROUP', ['CREATE', stream, group, '0', 'MKSTREAM']);

@@ -36,6 +36,12 @@ export const auditServiceConfigSpec = {
     'Deliveries after which an event that still cannot be stored is dead-lettered.',
     { min: 1, max: 1000 },
   ),
+  consumerConcurrency: env.int(
+    'AUDIT_CONSUMER_CONCURRENCY',
+    8,
+    'Events stored at once by this replica (each on its own database connection, acknowledged after its own commit); keep it below DATABASE_POOL_MAX.',
+    { min: 1, max: 100 },
+  ),
   claimIdleMs: env.int(
     'AUDIT_CLAIM_IDLE_MS',
     30_000,

@@ -8,7 +8,7 @@ export const CONSUMER_GROUP = 'audit-telemetry';
 
 /**
  * The audit log's entry point for events: every event stream, consumed in the `audit-telemetry` group,
- * each event stored idempotently and acknowledged after its insert committed. While audit-db is down the
+ * each event stored idempotently (several at once) and acknowledged after its insert committed. While audit-db is down the
  * event in hand is retried in place (not dead-lettered); an event that cannot be stored is retried up to
  * AUDIT_MAX_DELIVERIES times, then parked in the dead-letter stream.
  */
@@ -24,6 +24,10 @@ export function createAuditConsumer(
     group: CONSUMER_GROUP,
     consumer: config.consumerName,
     maxDeliveries: config.maxDeliveries,
+    // Entries are stored idempotently by event id and listed by occurred_at, not by arrival, so several
+    // can be stored at once: one commit at a time could not keep up with a busy case-service.
+    concurrency: config.consumerConcurrency,
+    batchSize: Math.max(10, config.consumerConcurrency * 4),
     claimIdleMs: config.claimIdleMs,
     deadLetterStream: config.deadLetterStream,
     isTransient: isDatabaseUnavailable,
