@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { runner } from 'node-pg-migrate';
 import type { Logger } from './logger.ts';
 import type { ReadinessCheck } from './app.ts';
 
@@ -86,6 +85,8 @@ export async function dropDatabase(connectionString: string): Promise<void> {
  * we wait for it rather than fail, so several replicas starting together migrate exactly once.
  */
 export async function migrate(connectionString: string, dir: string, logger: Logger): Promise<string[]> {
+  // Loaded here, not at the top: only a process that migrates pays for the migration runner's modules.
+  const { runner } = await import('node-pg-migrate');
   const applied = await runner({
     databaseUrl: connectionString,
     dir,
