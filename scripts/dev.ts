@@ -29,6 +29,11 @@ const otlpEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhos
 const gatewayTracing = process.env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined;
 /** Loaded before each service's entry point: starts OpenTelemetry before the libraries it instruments. */
 const TELEMETRY_PRELOAD = '@mrp/platform/telemetry/register';
+/**
+ * How the services run: `source` runs their TypeScript as is (type stripping); `compiled` runs the
+ * JavaScript `tsc --build` writes to each package's dist/, as the images do (less memory, faster start).
+ */
+const runtime = process.env.DEV_RUNTIME ?? 'source';
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 
 const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -157,6 +162,9 @@ async function reachable(url: string, probe?: { send: string; expect: string }):
 
 async function checkInfrastructure(): Promise<void> {
   const problems: string[] = [];
+  if (runtime !== 'source' && runtime !== 'compiled') {
+    problems.push(`DEV_RUNTIME is "${runtime}": it must be source (the default) or compiled.`);
+  }
   const pg = await reachable(postgresUrl);
   if (pg) {
     problems.push(
@@ -228,6 +236,35 @@ function renderGateway(): string {
     process.exit(1);
   }
   return file;
+}
+
+/**
+ * With DEV_RUNTIME=compiled, `tsc --build` of the services about to start (which builds the libraries they
+ * reference first): they then run what was just compiled, never a stale dist/.
+ */
+function compileServices(): void {
+  if (runtime !== 'compiled') return;
+  const started = performance.now();
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const projects = SERVICES_TO_RUN.map((service) => `services/${service.name}`);
+  const result = spawnSync(process.execPath, [tsc, '--build', ...projects], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stderr.write(`${paint(31, '[dev]')} tsc --build failed: the services were not started\n`);
+    process.exit(1);
+  }
+  say(`compiled with tsc --build in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * A service's command line, `[...flags, '--import', preload, entry]`: its TypeScript entry point, or with
+ * DEV_RUNTIME=compiled tsc's JavaScript beside it (src/main.ts -> dist/src/main.js), with every @mrp
+ * package resolved to its dist/ as well (the mrp-compiled condition of their exports), as its image does.
+ */
+function serviceCommand(service: LocalService): { command: string; args: string[] } {
+  const compiled = runtime === 'compiled';
+  const flags = compiled ? ['--conditions=mrp-compiled'] : [];
+  const entry = compiled ? service.entry.replace(/\/src\/(.+)\.ts$/, '/dist/src/$1.js') : service.entry;
+  return { command: process.execPath, args: [...flags, '--import', TELEMETRY_PRELOAD, entry] };
 }
 
 const LEVEL_COLORS: Record<string, number> = { debug: 2, info: 0, warn: 33, error: 31, fatal: 31 };
@@ -321,19 +358,32 @@ async function waitUntil(name: string, url: string, attempts = 150): Promise<voi
   throw new Error(`${name} did not become ready at ${url}`);
 }
 
+// ---- Per-service node flags (`make bench` profiles case-service this way) ----------------------------------
+/**
+ * `DEV_NODE_FLAGS_<SERVICE>`, e.g. DEV_NODE_FLAGS_CASE_SERVICE="--cpu-prof --cpu-prof-dir=/tmp/p": extra node
+ * flags for that one service's process, split on whitespace, placed before all others.
+ */
+function extraNodeFlags(name: string): string[] {
+  const flags = process.env[`DEV_NODE_FLAGS_${name.toUpperCase().replace(/-/g, '_')}`]?.trim();
+  return flags ? flags.split(/\s+/) : [];
+}
+// ---- end of per-service node flags -------------------------------------------------------------------------
+
 async function main(): Promise<void> {
   await checkInfrastructure();
   await prepareDatabases();
+  compileServices();
   const envoyConfig = renderGateway();
   process.once('SIGINT', () => void stopAll(0));
   process.once('SIGTERM', () => void stopAll(0));
 
   const tints = [36, 35, 34, 32, 33];
   SERVICES_TO_RUN.forEach((service, index) => {
+    const { command, args } = serviceCommand(service);
     start(
       service.name,
-      process.execPath,
-      ['--import', TELEMETRY_PRELOAD, service.entry],
+      command,
+      [...extraNodeFlags(service.name), ...args],
       {
         APP_ENV: 'development',
         PORT: String(service.port),

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { parse } from 'yaml';
 import { createKeyStore } from '@mrp/auth-service';
 import {
   CHARTS,
@@ -29,7 +30,9 @@ const KUBERNETES_VERSION = '1.34.0';
 interface Container {
   name: string;
   image: string;
+  command?: string[];
   env?: { name: string; value?: string; valueFrom?: unknown }[];
+  resources?: { limits?: { memory?: string } };
   securityContext?: Record<string, unknown>;
   livenessProbe?: { httpGet?: { path: string; port: string }; exec?: unknown };
   readinessProbe?: { httpGet?: { path: string; port: string }; exec?: unknown };
@@ -506,7 +509,9 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
       for (const job of jobs) {
         expect(job.metadata.annotations?.['helm.sh/hook']).to.equal('post-install,pre-upgrade');
         const container = podSpecOf(job).containers[0]!;
-        expect(container).to.deep.include({ command: ['node', 'src/migrate.ts'] });
+        expect(container).to.deep.include({
+          command: ['node', '--conditions=mrp-compiled', 'dist/src/migrate.js'],
+        });
         expect(
           container.env?.find((variable) => variable.name === 'DATABASE_URL')?.valueFrom,
         ).to.have.property('secretKeyRef');
@@ -529,6 +534,107 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
     });
   });
 
+  describe('the V8 heap follows the memory limit', function () {
+    const MIB = 1024 * 1024;
+    const UNITS: Readonly<Record<string, number>> = {
+      '': 1,
+      Ki: 1024,
+      Mi: MIB,
+      Gi: 1024 * MIB,
+      Ti: 1024 * 1024 * MIB,
+      k: 1e3,
+      M: 1e6,
+      G: 1e9,
+      T: 1e12,
+    };
+    /** A Kubernetes memory quantity in bytes (the forms the charts accept). */
+    const bytesOf = (quantity: string): number => {
+      const match = /^(\d+(?:\.\d+)?)([A-Za-z]*)$/.exec(quantity);
+      const unit = UNITS[match?.[2] ?? 'none'];
+      if (!match || unit === undefined) throw new Error(`unexpected memory quantity ${quantity}`);
+      return Number(match[1]) * unit;
+    };
+    const heapPercentOf = async (service: string): Promise<number> =>
+      (parse(await readFile(join(CHARTS, service, 'values.yaml'), 'utf8')) as { heapPercentOfLimit: number })
+        .heapPercentOfLimit;
+    /** Each service's Deployment and, for a data service, its migration Job: the Node containers of ours. */
+    const nodeContainers = (
+      objects: readonly KubeObject[],
+    ): { service: string; where: string; container: Container }[] =>
+      SERVICES.flatMap((service) =>
+        objects
+          .filter(
+            (object) =>
+              (object.kind === 'Deployment' && object.metadata.name === `mrp-${service}`) ||
+              (object.kind === 'Job' && object.metadata.name === `mrp-${service}-migrate`),
+          )
+          .map((object) => ({ service, where: id(object), container: podSpecOf(object).containers[0]! })),
+      );
+    const nodeOptions = (container: Container): string[] =>
+      (container.env ?? []).filter((variable) => variable.name === 'NODE_OPTIONS').map((v) => v.value ?? '');
+    const heapMiBFor = (limit: string, percent: number): number =>
+      Math.floor((bytesOf(limit) * percent) / 100 / MIB);
+
+    for (const set of VALUE_SETS) {
+      it(`when rendered with the ${set.name} values, every service and migration container caps V8's old space at heapPercentOfLimit of its own memory limit, below that limit`, async function () {
+        const containers = nodeContainers(objectsOf(set.name));
+        expect(containers.length).to.be.greaterThanOrEqual(SERVICES.length);
+        for (const { service, where, container } of containers) {
+          const limit = container.resources?.limits?.memory;
+          if (limit === undefined) expect.fail(`${where} has no memory limit`);
+          const percent = await heapPercentOf(service);
+          const options = nodeOptions(container);
+          expect(options, `${where}: one NODE_OPTIONS`).to.have.length(1);
+          const flags = [...options[0]!.matchAll(/--max-old-space-size=(\d+)/g)].map((match) =>
+            Number(match[1]),
+          );
+          expect(flags, `${where}: ${options[0]!}`).to.have.length(1);
+          expect(flags[0], `${where}: ${percent}% of ${limit}`).to.equal(heapMiBFor(limit, percent));
+          expect(flags[0]! * MIB, `${where}: headroom under ${limit}`).to.be.lessThan(bytesOf(limit));
+        }
+      });
+    }
+
+    it('when a user sets NODE_OPTIONS or a limit in other units, the cap follows the limit and their flags come after it (a heap flag of theirs wins)', async function () {
+      const objects = await render({
+        set: [
+          'case-service.env.NODE_OPTIONS=--enable-source-maps',
+          'case-service.resources.limits.memory=1Gi',
+          'case-service.migrations.resources.limits.memory=512M',
+          'user-service.resources.limits.memory=0.5Gi',
+          'user-service.heapPercentOfLimit=50',
+        ],
+      });
+      const containerOf = (kind: string, name: string) => podSpecOf(find(objects, kind, name)).containers[0]!;
+      const percent = await heapPercentOf('case-service');
+      expect(nodeOptions(containerOf('Deployment', 'mrp-case-service'))).to.deep.equal([
+        `--max-old-space-size=${heapMiBFor('1Gi', percent)} --enable-source-maps`,
+      ]);
+      expect(nodeOptions(containerOf('Job', 'mrp-case-service-migrate'))).to.deep.equal([
+        `--max-old-space-size=${heapMiBFor('512M', percent)} --enable-source-maps`,
+      ]);
+      expect(nodeOptions(containerOf('Deployment', 'mrp-user-service'))).to.deep.equal([
+        `--max-old-space-size=${heapMiBFor('0.5Gi', 50)}`,
+      ]);
+      // env's NODE_OPTIONS is merged, not repeated as a variable of its own.
+      expect(
+        containerOf('Deployment', 'mrp-case-service').env!.filter((v) => v.name === 'NODE_OPTIONS'),
+      ).to.have.length(1);
+    });
+
+    it('when a memory limit is in a form the chart cannot read, or leaves too small a heap, the install is refused naming the key', async function () {
+      for (const [pair, message] of [
+        ['case-service.resources.limits.memory=256mi', 'resources.limits.memory "256mi"'],
+        ['user-service.migrations.resources.limits.memory=1e9', 'migrations.resources.limits.memory "1e9"'],
+        ['auth-service.resources.limits.memory=20Mi', 'too small'],
+      ] as const) {
+        const result = await helmTemplate({ set: [pair] });
+        expect(result.code, pair).to.not.equal(0);
+        expect(result.stderr, pair).to.include(message);
+      }
+    });
+  });
+
   describe('values.schema.json rejects typos and bad values', function () {
     const REJECTED: readonly (readonly [set: string, mentions: RegExp])[] = [
       ['case-service.replicaCont=2', /replicaCont/],
@@ -540,6 +646,7 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
       ['redis.appendfsync=sometimes', /appendfsync/],
       ['tests.imag.tag=x', /imag/],
       ['case-service.logLevel=loud', /logLevel/],
+      ['case-service.heapPercentOfLimit=95', /heapPercentOfLimit/],
     ];
     for (const [pair, mentions] of REJECTED) {
       it(`when installed with --set ${pair}, Helm refuses it and names the key`, async function () {

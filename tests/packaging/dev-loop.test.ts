@@ -386,6 +386,21 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
       }
     });
 
+    it('when Tilt deploys a migration Job, it runs the TypeScript entry point its dev image holds (that image has no tsc output)', function () {
+      const jobs = tiltObjects.filter((object) => object.kind === 'Job');
+      expect(jobs).to.have.length.greaterThan(0);
+      for (const job of jobs) {
+        const [container] = (
+          job.spec as { template: { spec: { containers: { image: string; command?: string[] }[] } } }
+        ).template.spec.containers;
+        const service = /^mrp\/([a-z-]+):/.exec(container!.image)?.[1];
+        expect(service, job.metadata.name).to.be.a('string');
+        const entry = container!.command?.at(-1) ?? '';
+        expect(entry, job.metadata.name).to.match(/^src\/.+\.ts$/);
+        expect(exists(`services/${service!}/${entry}`), `services/${service!}/${entry}`).to.be.true;
+      }
+    });
+
     it('when Tilt runs our images, only their root filesystem is writable (for live update), everything else stays restricted', function () {
       for (const object of tiltObjects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))) {
         const spec = (

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import {
   stageNames,
   type ImageTree,
 } from './support/dockerfile.ts';
-import { PLATFORM_SERVICES, ROOT } from './support/helm.ts';
+import { PLATFORM_SERVICES, renderValueSet, ROOT } from './support/helm.ts';
 
 const exec = promisify(execFile);
 
@@ -60,6 +60,23 @@ const SERVICES: readonly Service[] = PLATFORM_SERVICES.map((name) => ({
 
 const dockerfileOf = (service: string): string => join(ROOT, 'services', service, 'Dockerfile');
 
+/** The files under `dir`, relative to it, node_modules left out (its packages ship their own typings). */
+function ownFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+    (path) => !path.split('/').includes('node_modules') && !statSync(join(dir, path)).isDirectory(),
+  );
+}
+
+/** The command of a data service's migration Job, as the chart renders it with its defaults. */
+async function migrationCommand(service: string): Promise<string[]> {
+  const job = (await renderValueSet('defaults')).find(
+    (object) => object.kind === 'Job' && object.metadata.name === `mrp-${service}-migrate`,
+  );
+  if (!job) throw new Error(`the chart renders no migration Job for ${service}`);
+  return (job.spec as { template: { spec: { containers: { command: string[] }[] } } }).template.spec
+    .containers[0]!.command;
+}
+
 describe('the service images (Dockerfiles checked with hadolint, then built offline into a folder and started)', function () {
   this.timeout(240_000);
 
@@ -78,10 +95,11 @@ describe('the service images (Dockerfiles checked with hadolint, then built offl
     }
   });
 
-  it('when a Dockerfile declares its stages, they are deps, base, dev and runtime, with runtime last (what ships by default)', function () {
+  it('when a Dockerfile declares its stages, they are deps, build, base, dev and runtime, with runtime last (what ships by default)', function () {
     for (const service of SERVICES) {
       expect(stageNames(dockerfileOf(service.name)), service.name).to.deep.equal([
         'deps',
+        'build',
         'base',
         'dev',
         'runtime',
@@ -98,11 +116,14 @@ describe('the service images (Dockerfiles checked with hadolint, then built offl
     }
   });
 
-  it('when .dockerignore filters the build context, an image can see the manifests, libraries and services, but no tests, builds or node_modules', function () {
+  it('when .dockerignore filters the build context, an image can see the manifests, tsconfig files, libraries and services, but no tests, builds or node_modules', function () {
     const context = new BuildContext(ROOT);
     for (const path of [
       'package.json',
       'package-lock.json',
+      'tsconfig.base.json',
+      'libs/platform/tsconfig.json',
+      'services/case-service/tsconfig.json',
       'libs/platform/src/index.ts',
       'libs/schemas/json/user/User.json',
       'services/case-service/migrations',
@@ -115,6 +136,8 @@ describe('the service images (Dockerfiles checked with hadolint, then built offl
       'node_modules/pg/package.json',
       'services/case-service/node_modules/x',
       'libs/platform/dist/x.d.ts',
+      'services/case-service/dist/src/main.js',
+      'libs/platform/dist/.tsbuildinfo',
       '.tools/venv/bin/envoy',
       'charts/platform/Chart.yaml',
       '.git/HEAD',
@@ -166,6 +189,55 @@ describe('the service images (Dockerfiles checked with hadolint, then built offl
         expect(existsSync(join(app, 'services', service.name, 'test'))).to.be.false;
         expect(existsSync(join(app, 'services', service.name, 'migrations'))).to.equal(service.database);
       });
+
+      it(`when built, the image runs tsc's JavaScript: no TypeScript source, declaration or tsconfig of ${service.name} or its libraries is in it`, function () {
+        const app = join(image.root, 'app');
+        const files = ownFiles(app);
+        expect(
+          files.filter((path) => /\.(c|m)?ts$|\.d\.ts\.map$|(^|\/)tsconfig[^/]*\.json$/.test(path)),
+        ).to.deep.equal([]);
+        for (const pkg of [...service.libs, `services/${service.name}`]) {
+          expect(existsSync(join(app, pkg, 'src')), `${pkg}/src`).to.be.false;
+          expect(existsSync(join(app, pkg, 'dist', 'src', 'index.js')), `${pkg}/dist/src/index.js`).to.be
+            .true;
+        }
+        const entry = image.cmd.at(-1)!;
+        expect(image.cmd).to.include('--conditions=mrp-compiled');
+        expect(entry).to.match(/^dist\/src\/.+\.js$/);
+        expect(existsSync(join(image.root, image.workdir, entry)), entry).to.be.true;
+      });
+
+      if (service.database) {
+        it(`when the chart's migration Job command runs in the image, it applies ${service.name}'s migrations from that tree and exits 0`, async function () {
+          const [command, ...args] = await migrationCommand(service.name);
+          expect(command).to.equal('node');
+          expect(existsSync(join(image.root, image.workdir, args.at(-1)!)), args.at(-1)).to.be.true;
+          const database = await createTestDatabase(`image_migrate_${service.name.replace(/-/g, '_')}`);
+          try {
+            const result = await exec(process.execPath, args, {
+              cwd: join(image.root, image.workdir),
+              env: {
+                PATH: process.env.PATH,
+                ...image.env,
+                APP_ENV: 'development',
+                DATABASE_URL: database.url,
+                MIGRATE_WAIT_SECONDS: '10',
+                OTEL_SDK_DISABLED: 'true',
+              },
+            }).then(
+              ({ stdout }) => ({ code: 0, output: stdout }),
+              (error: unknown) => {
+                const failed = error as { code?: number; stdout?: string; stderr?: string };
+                return { code: failed.code ?? 1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+              },
+            );
+            expect(result.code, result.output).to.equal(0);
+            expect(result.output).to.include('migrations applied');
+          } finally {
+            await database.drop();
+          }
+        });
+      }
 
       it(`when started with the image's command and environment, ${service.name} boots from that tree and answers /healthz`, async function () {
         const port = await freePort();

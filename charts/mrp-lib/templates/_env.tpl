@@ -101,12 +101,76 @@ global.redis.existingSecret.
 {{- end }}
 {{- end }}
 
-{{/* Extra environment from values: a map of name to value, in a stable order. */}}
+{{/*
+Extra environment from values: a map of name to value, in a stable order. NODE_OPTIONS is not here:
+"mrp-lib.env.nodeOptions" merges it with the heap cap.
+*/}}
 {{- define "mrp-lib.env.extra" -}}
 {{- range $name, $value := .Values.env }}
+{{- if ne $name "NODE_OPTIONS" }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+NODE_OPTIONS of one of our Node containers: (list $ <its resources> <their values key, for errors>).
+V8's old space is capped at heapPercentOfLimit percent of the container's memory limit, so V8 collects
+harder as its heap nears the cap instead of growing until the kernel kills the container; the rest of the
+limit is for what is not old space (young generation, code, buffers, native memory). The user's
+env.NODE_OPTIONS comes after, so a --max-old-space-size of theirs wins. Nothing when there is no memory
+limit and no NODE_OPTIONS.
+*/}}
+{{- define "mrp-lib.env.nodeOptions" -}}
+{{- $root := index . 0 -}}
+{{- $resources := index . 1 | default dict -}}
+{{- $key := printf "%s.limits.memory" (index . 2) -}}
+{{- $flags := list -}}
+{{- with dig "limits" "memory" "" $resources }}
+{{- $flags = append $flags (printf "--max-old-space-size=%s" (include "mrp-lib.heapMiB" (list $root . $key))) }}
+{{- end }}
+{{- with $root.Values.env }}
+{{- with .NODE_OPTIONS }}
+{{- $flags = append $flags (toString .) }}
+{{- end }}
+{{- end }}
+{{- if $flags }}
+- name: NODE_OPTIONS
+  value: {{ join " " $flags | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The old space size for a memory limit, in MiB (--max-old-space-size's unit): heapPercentOfLimit percent
+of it, rounded down. (list $ <limit> <its values key>). A result under 16 fails: no service of ours runs
+in less, and 0 would mean no cap at all to V8.
+*/}}
+{{- define "mrp-lib.heapMiB" -}}
+{{- $root := index . 0 -}}
+{{- $key := index . 2 -}}
+{{- $bytes := include "mrp-lib.memoryBytes" (list (index . 1) $key) | float64 -}}
+{{- $percent := required "heapPercentOfLimit is required" $root.Values.heapPercentOfLimit -}}
+{{- $mib := divf (mulf $bytes $percent) 104857600 | floor | int -}}
+{{- if lt $mib 16 -}}
+{{- fail (printf "%s %q leaves a heap of %d MiB at heapPercentOfLimit %v: too small for a Node service" $key (toString (index . 1)) $mib $percent) -}}
+{{- end -}}
+{{- $mib -}}
+{{- end }}
+
+{{/*
+A Kubernetes memory quantity in bytes: plain bytes, or a number with a binary (Ki, Mi, Gi, Ti) or decimal
+(k, M, G, T) suffix. (list <quantity> <its values key>). Any other form fails the render: a heap size
+guessed from it could be far off.
+*/}}
+{{- define "mrp-lib.memoryBytes" -}}
+{{- $quantity := index . 0 | toString -}}
+{{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$" $quantity) -}}
+{{- fail (printf "%s %q: the heap cap (heapPercentOfLimit) is computed from it, and only plain bytes or a Ki, Mi, Gi, Ti, k, M, G or T suffix are understood (e.g. 256Mi)" (index . 1) $quantity) -}}
+{{- end -}}
+{{- $units := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $number := regexReplaceAll "[A-Za-z]+$" $quantity "" | float64 -}}
+{{- mulf $number (get $units (regexReplaceAll "^[0-9.]+" $quantity "")) -}}
 {{- end }}
 
 {{/* The Secret of the service clients' secrets (auth-service generates it unless one is named). */}}

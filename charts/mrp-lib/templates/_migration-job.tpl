@@ -48,7 +48,13 @@ spec:
         - name: migrate
           image: {{ include "mrp-lib.image" . | quote }}
           imagePullPolicy: {{ include "mrp-lib.imagePullPolicy" . }}
-          command: ["node", "src/migrate.ts"]
+          {{- with .Values.migrations.command }}
+          command:
+            {{- toYaml . | nindent 12 }}
+          {{- else }}
+          # The image's compiled migration entry point (its CMD starts the service instead).
+          command: ["node", "--conditions=mrp-compiled", "dist/src/migrate.js"]
+          {{- end }}
           env:
             - name: APP_ENV
               value: {{ include "mrp-lib.profile" . | quote }}
@@ -58,6 +64,9 @@ spec:
               value: {{ .Values.migrations.waitSeconds | quote }}
             {{- include "mrp-lib.env.database" . | nindent 12 }}
             {{- include (printf "%s.migrationEnv" .Chart.Name) . | nindent 12 }}
+            {{- with (include "mrp-lib.env.nodeOptions" (list . .Values.migrations.resources "migrations.resources") | trim) }}
+            {{- . | nindent 12 }}
+            {{- end }}
           resources:
             {{- toYaml .Values.migrations.resources | nindent 12 }}
           securityContext:

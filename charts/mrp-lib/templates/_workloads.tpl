@@ -69,6 +69,9 @@ spec:
               protocol: TCP
           env:
             {{- include (printf "%s.env" .Chart.Name) . | trim | nindent 12 }}
+            {{- with (include "mrp-lib.env.nodeOptions" (list . .Values.resources "resources") | trim) }}
+            {{- . | nindent 12 }}
+            {{- end }}
             {{- with (include "mrp-lib.env.extra" . | trim) }}
             {{- . | nindent 12 }}
             {{- end }}

@@ -51,6 +51,7 @@ export {
 } from './db.ts';
 export { listen, runService, type RunningServer, type RunServiceOptions } from './server.ts';
 export { runMain } from './main.ts';
+export { packageRoot } from './package-root.ts';
 export { activeTraceFields, shutdownTelemetry } from './tracing.ts';
 export {
   backoffDelay,

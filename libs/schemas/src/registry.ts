@@ -1,12 +1,24 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
 /** Base of every schema `$id`; a schema refers to another by its bare name (`"$ref": "User"`). */
 export const SCHEMA_BASE = 'https://mrp.example.com/schemas/';
 
-const schemaDir = join(import.meta.dirname, '..', 'json');
+/**
+ * The package's json/ folder. This module runs from src/ in development and from dist/src/ in the images,
+ * so the folder is found from the package root (the nearest package.json above), not by counting `..`.
+ * (@mrp/platform's packageRoot does the same; this package sits below it.)
+ */
+function findSchemaDir(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'json');
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+  }
+}
+
+const schemaDir = findSchemaDir();
 
 export type JsonSchema = Readonly<Record<string, unknown>>;
 

@@ -4,6 +4,7 @@ import {
   createServiceApp,
   createTokenVerifier,
   migrate,
+  packageRoot,
   postgresReadiness,
   type Logger,
   type Pool,
@@ -18,7 +19,8 @@ import { createAuditConsumer } from './events/audit-events.consumer.ts';
 import { auditRoutes } from './http/audit.routes.ts';
 
 export const SERVICE_NAME = 'audit-telemetry-service';
-export const MIGRATIONS_DIR = join(import.meta.dirname, '..', 'migrations');
+/** The package's migrations/, found from src/ (development) and from dist/src/ (the image) alike. */
+export const MIGRATIONS_DIR = join(packageRoot(import.meta.dirname), 'migrations');
 
 /** How long the readiness PING may take before Redis counts as unavailable (ms). */
 const REDIS_PING_TIMEOUT_MS = 1000;

@@ -5,6 +5,7 @@ import {
   createServiceApp,
   createTokenVerifier,
   migrate,
+  packageRoot,
   postgresReadiness,
   type Logger,
   type Pool,
@@ -19,7 +20,8 @@ import { caseRoutes } from './http/cases.routes.ts';
 import { RescoreWorker } from './workers/rescore.worker.ts';
 
 export const SERVICE_NAME = 'case-service';
-export const MIGRATIONS_DIR = join(import.meta.dirname, '..', 'migrations');
+/** The package's migrations/, found from src/ (development) and from dist/src/ (the image) alike. */
+export const MIGRATIONS_DIR = join(packageRoot(import.meta.dirname), 'migrations');
 
 export interface CaseService {
   readonly service: ServiceApp;

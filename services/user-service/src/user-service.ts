@@ -4,6 +4,7 @@ import {
   createServiceApp,
   createTokenVerifier,
   migrate,
+  packageRoot,
   postgresReadiness,
   type Logger,
   type Pool,
@@ -16,7 +17,8 @@ import { credentialRoutes } from './http/credentials.routes.ts';
 import { userRoutes } from './http/users.routes.ts';
 
 export const SERVICE_NAME = 'user-service';
-export const MIGRATIONS_DIR = join(import.meta.dirname, '..', 'migrations');
+/** The package's migrations/, found from src/ (development) and from dist/src/ (the image) alike. */
+export const MIGRATIONS_DIR = join(packageRoot(import.meta.dirname), 'migrations');
 
 export interface UserService {
   readonly service: ServiceApp;

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, posix, relative } from 'node:path';
+import { basename, dirname, join, posix, relative } from 'node:path';
 
 export interface ImageSettings {
   /** The external image the stage is built on (ARG defaults substituted). */
@@ -250,8 +250,7 @@ export function buildImageTree(dockerfile: string, context: BuildContext, into: 
             if (from) {
               const fromIndex = stages.findIndex((candidate) => candidate.name === from);
               if (fromIndex < 0) throw new Error(`COPY --from=${from}: no such stage`);
-              const fromTree = build(fromIndex);
-              copyTree(join(fromTree.root, source), inRoot(dest));
+              copyFromStage(join(build(fromIndex).root, source), inRoot(dest), dest.endsWith('/'));
               continue;
             }
             const isDirectory = statSync(join(context.root, source)).isDirectory();
@@ -296,4 +295,20 @@ function copyTree(from: string, to: string): void {
   mkdirSync(dirname(to), { recursive: true });
   const linked = spawnSync('cp', ['-a', '-l', from, to], { encoding: 'utf8' });
   if (linked.status !== 0) cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+}
+
+/**
+ * `COPY --from=<stage> <from> <to>` as Docker does it: a folder's contents go into `to` (merged with what
+ * is there), a file goes into `to` when that is a folder (or written `to/`), else becomes `to`.
+ */
+function copyFromStage(from: string, to: string, intoFolder: boolean): void {
+  if (!existsSync(from)) throw new Error(`COPY --from: ${from} does not exist in that stage`);
+  if (statSync(from).isDirectory()) {
+    mkdirSync(to, { recursive: true });
+    const linked = spawnSync('cp', ['-a', '-l', `${from}/.`, to], { encoding: 'utf8' });
+    if (linked.status !== 0) cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+    return;
+  }
+  const folder = intoFolder || (existsSync(to) && statSync(to).isDirectory());
+  copyTree(from, folder ? join(to, basename(from)) : to);
 }
