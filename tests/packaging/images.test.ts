@@ -203,6 +203,10 @@ describe('the service images (Dockerfiles checked with hadolint, then built offl
         }
         const entry = image.cmd.at(-1)!;
         expect(image.cmd).to.include('--conditions=mrp-compiled');
+        // The footprint settings docs/benchmarks.md measured: a small young generation, and glibc's
+        // mmap threshold fixed so freed argon2 blocks go back to the system.
+        expect(image.cmd).to.include('--max-semi-space-size=2');
+        expect(image.env.MALLOC_MMAP_THRESHOLD_).to.equal('131072');
         expect(entry).to.match(/^dist\/src\/.+\.js$/);
         expect(existsSync(join(image.root, image.workdir, entry)), entry).to.be.true;
       });
