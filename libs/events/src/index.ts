@@ -11,7 +11,14 @@ export {
 } from './envelope.ts';
 export { appendEvent, createRedis, EVENT_FIELD, STREAM_MAX_LENGTH, STREAMS } from './streams.ts';
 export type { Redis } from 'ioredis';
-export { enqueueEvent, OutboxRelay, type OutboxRelayOptions } from './outbox.ts';
+export {
+  enqueueEvent,
+  enqueueRow,
+  OutboxRelay,
+  outboxRow,
+  type OutboxRelayOptions,
+  type OutboxRow,
+} from './outbox.ts';
 export {
   defaultConsumerName,
   StreamConsumer,

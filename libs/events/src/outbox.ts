@@ -19,6 +19,18 @@ import { EVENT_FIELD, STREAM_MAX_LENGTH } from './streams.ts';
  *   CREATE INDEX outbox_unpublished_idx ON outbox (id) WHERE published_at IS NULL;
  */
 
+/** The values of an outbox row, in column order (event_id, stream, aggregate_id, payload). */
+export type OutboxRow = readonly [eventId: string, stream: string, aggregateId: string, payload: string];
+
+/**
+ * An event as the values of its outbox row, validated: for a statement that writes the row together with
+ * the change it records (an INSERT ... SELECT in a CTE), where enqueueEvent would cost a round trip.
+ */
+export function outboxRow(stream: string, aggregateId: string, event: EventEnvelope): OutboxRow {
+  assertValidEnvelope(event);
+  return [event.id, stream, aggregateId, JSON.stringify(event)];
+}
+
 /** Writes an event to the outbox inside the caller's transaction, so it exists exactly when the change does. */
 export async function enqueueEvent(
   client: PoolClient,
@@ -26,11 +38,15 @@ export async function enqueueEvent(
   aggregateId: string,
   event: EventEnvelope,
 ): Promise<void> {
-  assertValidEnvelope(event);
+  await enqueueRow(client, outboxRow(stream, aggregateId, event));
+}
+
+/** Writes an outbox row (from outboxRow) inside the caller's transaction. */
+export async function enqueueRow(client: PoolClient, row: OutboxRow): Promise<void> {
   await client.query({
     name: 'outbox_enqueue',
     text: 'INSERT INTO outbox (event_id, stream, aggregate_id, payload) VALUES ($1, $2, $3, $4)',
-    values: [event.id, stream, aggregateId, JSON.stringify(event)],
+    values: [...row],
   });
 }
 

@@ -1,4 +1,5 @@
 import type { KeysetPosition, Pool, PoolClient } from '@mrp/platform';
+import type { OutboxRow } from '@mrp/events';
 import type { Priority } from '@mrp/schemas';
 import type { CaseRecord, CaseScore, CaseStatus, RiskBand, ScoreReason } from '../domain/case.ts';
 
@@ -82,15 +83,20 @@ export interface CaseChanges {
 /** Data access for cases: plain objects in and out, every query parameterised. */
 export const caseRepository = {
   /**
-   * Inserts a case; with `idempotency`, the same statement records the case on the caller's claimed
-   * idempotency key (one round trip less on the hot create path).
+   * Creates a case and its case_created outbox row in one statement (one round trip, atomic without
+   * BEGIN/COMMIT). With `idempotency`, the same statement first claims the caller's key (a new key is
+   * inserted, an expired one taken over) and records the case on it; when the key is held by another
+   * live request nothing is written and undefined is returned. A concurrent claim of the same key waits on
+   * the primary key until the first statement ends, so exactly one request wins.
    */
-  async insert(
+  async create(
     db: Queryable,
-    input: NewCase,
-    idempotency?: { owner: string; key: string },
-  ): Promise<CaseRecord> {
-    const values = [
+    input: NewCase & { id: string; createdAt: Date },
+    event: OutboxRow,
+    idempotency?: { owner: string; key: string; requestHash: string; ttlSeconds: number },
+  ): Promise<CaseRecord | undefined> {
+    const values: unknown[] = [
+      input.id,
       input.title,
       input.description,
       input.ownerId,
@@ -98,21 +104,45 @@ export const caseRepository = {
       JSON.stringify(input.features),
       input.createdBy,
       input.scoreLeaseMs,
+      input.createdAt,
+      ...event,
     ];
-    const insert = `INSERT INTO cases (title, description, owner_id, priority, features, status, created_by, next_score_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, now() + make_interval(secs => $7::float8 / 1000))
-       RETURNING ${COLUMNS}`;
+    const insert = (guard: string) => `inserted AS (
+        INSERT INTO cases (id, title, description, owner_id, priority, features, status, created_by,
+                           next_score_attempt_at, created_at, updated_at)
+        SELECT $1, $2, $3, $4, $5, $6, 'OPEN', $7, now() + make_interval(secs => $8::float8 / 1000), $9, $9
+        ${guard}
+        RETURNING ${COLUMNS}),
+      event AS (
+        INSERT INTO outbox (event_id, stream, aggregate_id, payload)
+        SELECT $10, $11, $12, $13 WHERE EXISTS (SELECT 1 FROM inserted))`;
     const { rows } = idempotency
       ? await db.query<Row>({
-          name: 'cases_insert_with_key',
-          text: `WITH inserted AS (${insert}),
-                 attached AS (UPDATE idempotency_keys SET case_id = (SELECT id FROM inserted)
-                              WHERE owner = $8 AND key = $9)
-                 SELECT * FROM inserted`,
-          values: [...values, idempotency.owner, idempotency.key],
+          name: 'cases_create_with_key',
+          text: `WITH claim AS (
+              INSERT INTO idempotency_keys AS current (owner, key, request_hash, case_id, expires_at)
+              VALUES ($14, $15, $16, $1, now() + make_interval(secs => $17))
+              ON CONFLICT (owner, key) DO UPDATE
+                SET request_hash = EXCLUDED.request_hash, case_id = EXCLUDED.case_id, response_status = NULL,
+                    response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
+                WHERE current.expires_at <= now()
+              RETURNING 1),
+            ${insert('WHERE EXISTS (SELECT 1 FROM claim)')}
+            SELECT * FROM inserted`,
+          values: [
+            ...values,
+            idempotency.owner,
+            idempotency.key,
+            idempotency.requestHash,
+            idempotency.ttlSeconds,
+          ],
         })
-      : await db.query<Row>({ name: 'cases_insert', text: insert, values });
-    return toRecord(rows[0]!);
+      : await db.query<Row>({
+          name: 'cases_create',
+          text: `WITH ${insert('')} SELECT * FROM inserted`,
+          values,
+        });
+    return rows[0] && toRecord(rows[0]);
   },
 
   async findById(
@@ -181,14 +211,22 @@ export const caseRepository = {
     return toRecord(rows[0]!);
   },
 
-  /** Stores a score; the case becomes SCORED unless it was closed meanwhile. */
-  async applyScore(db: Queryable, id: string, score: CaseScore): Promise<CaseRecord> {
+  /**
+   * Stores a score and its score_updated outbox row in one statement; the case becomes SCORED unless it
+   * was closed meanwhile.
+   */
+  async applyScore(db: Queryable, id: string, score: CaseScore, event: OutboxRow): Promise<CaseRecord> {
     const { rows } = await db.query<Row>({
       name: 'cases_apply_score',
-      text: `UPDATE cases SET score = $2, risk_band = $3, model_version = $4, score_reasons = $5, scored_at = $6,
-         status = CASE WHEN status = 'CLOSED' THEN status ELSE 'SCORED' END,
-         next_score_attempt_at = NULL, updated_at = now()
-       WHERE id = $1 RETURNING ${COLUMNS}`,
+      text: `WITH updated AS (
+          UPDATE cases SET score = $2, risk_band = $3, model_version = $4, score_reasons = $5, scored_at = $6,
+            status = CASE WHEN status = 'CLOSED' THEN status ELSE 'SCORED' END,
+            next_score_attempt_at = NULL, updated_at = now()
+          WHERE id = $1 RETURNING ${COLUMNS}),
+        event AS (
+          INSERT INTO outbox (event_id, stream, aggregate_id, payload)
+          SELECT $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM updated))
+        SELECT * FROM updated`,
       values: [
         id,
         score.value,
@@ -196,6 +234,7 @@ export const caseRepository = {
         score.modelVersion,
         JSON.stringify(score.reasons),
         score.scoredAt,
+        ...event,
       ],
     });
     return toRecord(rows[0]!);

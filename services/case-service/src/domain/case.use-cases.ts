@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AppError,
   decodeKeysetCursor,
@@ -8,10 +8,10 @@ import {
   type Pool,
   type PoolClient,
 } from '@mrp/platform';
-import { createEvent, enqueueEvent, type EventType } from '@mrp/events';
+import { createEvent, enqueueRow, outboxRow, type EventType, type OutboxRow } from '@mrp/events';
 import type { Priority } from '@mrp/schemas';
 import { caseRepository, type CaseChanges, type CaseFilters } from '../data/case.repository.ts';
-import { idempotencyRepository, type IdempotencyRecord } from '../data/idempotency.repository.ts';
+import { idempotencyRepository } from '../data/idempotency.repository.ts';
 import { ScoringUnavailableError, type ScoringClient } from '../clients/scoring.client.ts';
 import { caseSnapshot, presentCase, type ApiVersion } from '../http/case.presenter.ts';
 import { nextStatus, scoringFeatures, type CaseRecord, type CaseScore } from './case.ts';
@@ -70,6 +70,15 @@ export function requestHash(version: ApiVersion, body: unknown): string {
 
 const notFound = (id: string) => errors.notFound(`no case with id ${id}`);
 
+const inFlight = () =>
+  new AppError({
+    code: 'idempotency_key_in_flight',
+    status: 409,
+    title: 'A request with this Idempotency-Key is in progress',
+    detail: 'retry shortly to get its answer',
+    headers: { 'Retry-After': '1' },
+  });
+
 /** The use cases of case management, in the words of the spec. */
 export class CaseUseCases {
   readonly #pool: Pool;
@@ -107,6 +116,24 @@ export class CaseUseCases {
     }
   }
 
+  /** A case event as the values of its outbox row. */
+  #event(
+    type: EventType,
+    caseId: string,
+    data: Record<string, unknown>,
+    caller: Pick<Caller, 'subject'> & { requestId: string | null },
+  ): OutboxRow {
+    const event = createEvent({
+      type,
+      source: SOURCE,
+      subject: `case:${caseId}`,
+      data,
+      requestId: caller.requestId,
+      actor: caller.subject,
+    });
+    return outboxRow(this.#options.stream, caseId, event);
+  }
+
   async #emit(
     client: PoolClient,
     type: EventType,
@@ -114,15 +141,7 @@ export class CaseUseCases {
     data: Record<string, unknown>,
     caller: Pick<Caller, 'subject'> & { requestId: string | null },
   ): Promise<void> {
-    const event = createEvent({
-      type,
-      source: SOURCE,
-      subject: `case:${record.id}`,
-      data,
-      requestId: caller.requestId,
-      actor: caller.subject,
-    });
-    await enqueueEvent(client, this.#options.stream, record.id, event);
+    await enqueueRow(client, this.#event(type, record.id, data, caller));
   }
 
   /**
@@ -137,65 +156,58 @@ export class CaseUseCases {
     idempotencyKey: string | undefined,
   ): Promise<CreateResult> {
     const hash = idempotencyKey === undefined ? '' : requestHash(version, input);
-    const created = await this.#transaction(async (client) => {
-      if (idempotencyKey !== undefined) {
-        const existing = await idempotencyRepository.claim(
-          client,
-          caller.subject,
-          idempotencyKey,
-          hash,
-          this.#options.idempotencyTtlSeconds,
-        );
-        if (existing) return { kind: 'existing' as const, existing };
-      }
-      const record = await caseRepository.insert(
-        client,
-        {
-          title: input.title,
-          description: input.description ?? null,
-          ownerId: input.owner_id,
-          priority: version === 'v2' ? (input.priority ?? 'medium') : 'medium',
-          features: version === 'v2' ? (input.features ?? {}) : {},
-          createdBy: caller.subject,
-          scoreLeaseMs: this.#options.scoreLeaseMs,
-        },
-        idempotencyKey === undefined ? undefined : { owner: caller.subject, key: idempotencyKey },
-      );
-      await this.#emit(client, 'case_created', record, { case: caseSnapshot(record) }, caller);
-      return { kind: 'created' as const, record };
-    });
-    this.#onEvents();
-
-    if (created.kind === 'existing')
-      return this.#answerExisting(version, created.existing, hash, caller, idempotencyKey!);
-
-    // The answer is stored for replay in the transaction that stores the score: one commit, not two.
-    const scored = await this.#scoreAndStore(
-      created.record,
-      caller,
-      caller.token,
-      this.#options.pendingRetryMs,
+    // The case's id and creation time are chosen here, so that its case_created event can be written by
+    // the same statement as the case: one round trip, atomic without a transaction block.
+    const createdAt = new Date();
+    const fields = {
+      id: randomUUID(),
+      title: input.title,
+      description: input.description ?? null,
+      ownerId: input.owner_id,
+      priority: version === 'v2' ? (input.priority ?? 'medium') : 'medium',
+      features: version === 'v2' ? (input.features ?? {}) : {},
+      createdBy: caller.subject,
+    } satisfies Partial<CaseRecord>;
+    const snapshot: CaseRecord = {
+      ...fields,
+      status: 'OPEN',
+      score: null,
+      createdAt,
+      updatedAt: createdAt,
+      createdAtKey: '',
+    };
+    const record = await caseRepository.create(
+      this.#pool,
+      { ...fields, createdAt, scoreLeaseMs: this.#options.scoreLeaseMs },
+      this.#event('case_created', fields.id, { case: caseSnapshot(snapshot) }, caller),
       idempotencyKey === undefined
         ? undefined
-        : (client, stored) =>
-            idempotencyRepository.complete(
-              client,
-              caller.subject,
-              idempotencyKey,
-              201,
-              presentCase(version, stored),
-            ),
+        : {
+            owner: caller.subject,
+            key: idempotencyKey,
+            requestHash: hash,
+            ttlSeconds: this.#options.idempotencyTtlSeconds,
+          },
     );
-    return { status: 201, body: presentCase(version, scored), replayed: false };
+    if (!record) return this.#answerExisting(version, hash, caller, idempotencyKey!);
+    this.#onEvents();
+
+    const scored = await this.#scoreAndStore(record, caller, caller.token, this.#options.pendingRetryMs);
+    const body = presentCase(version, scored);
+    if (idempotencyKey !== undefined)
+      await idempotencyRepository.complete(this.#pool, caller.subject, idempotencyKey, 201, body);
+    return { status: 201, body, replayed: false };
   }
 
+  /** The answer for a key another request holds: its stored answer, a 422 for another body, or a 409. */
   async #answerExisting(
     version: ApiVersion,
-    existing: IdempotencyRecord,
     hash: string,
     caller: Caller,
     key: string,
   ): Promise<CreateResult> {
+    const existing = await idempotencyRepository.find(this.#pool, caller.subject, key);
+    if (!existing) throw inFlight();
     if (existing.requestHash !== hash) {
       throw new AppError({
         code: 'idempotency_key_reused',
@@ -216,26 +228,19 @@ export class CaseUseCases {
         return { status: 201, body, replayed: true };
       }
     }
-    throw new AppError({
-      code: 'idempotency_key_in_flight',
-      status: 409,
-      title: 'A request with this Idempotency-Key is in progress',
-      detail: 'retry shortly to get its answer',
-      headers: { 'Retry-After': '1' },
-    });
+    throw inFlight();
   }
 
   /**
    * Asks scoring for a score and stores the outcome: the score with score_updated, or PENDING_SCORE with
    * the next attempt `retryInMs` ahead. score_pending is emitted when a case becomes pending, not again
-   * for each failed retry. `alsoStore` writes more in the same transaction, given the stored case.
+   * for each failed retry.
    */
   async #scoreAndStore(
     record: CaseRecord,
     actor: { subject: string; requestId: string | null },
     token: string,
     retryInMs: number,
-    alsoStore?: (client: PoolClient, stored: CaseRecord) => Promise<void>,
   ): Promise<CaseRecord> {
     let score: CaseScore | undefined;
     let reason = '';
@@ -249,51 +254,40 @@ export class CaseUseCases {
       reason = `${error.reason}: ${error.message}`;
       this.#logger.warn({ case_id: record.id, reason: error.reason }, 'scoring failed; case left pending');
     }
-    const stored = await this.#transaction(async (client) => {
-      const outcome = await this.#storeOutcome(client, record, actor, score, reason, retryInMs);
-      if (alsoStore) await alsoStore(client, outcome);
-      return outcome;
-    });
+    // The score and its score_updated event in one statement; becoming pending (rare) in a transaction.
+    const stored = score
+      ? await caseRepository.applyScore(
+          this.#pool,
+          record.id,
+          score,
+          this.#event(
+            'score_updated',
+            record.id,
+            {
+              case_id: record.id,
+              score: score.value,
+              risk_band: score.riskBand,
+              model_version: score.modelVersion,
+              reasons: score.reasons,
+            },
+            actor,
+          ),
+        )
+      : await this.#transaction(async (client) => {
+          const pending = await caseRepository.markPending(client, record.id, retryInMs);
+          if (record.status !== 'PENDING_SCORE') {
+            await this.#emit(
+              client,
+              'score_pending',
+              pending,
+              { case_id: pending.id, reason: reason.slice(0, 500) },
+              actor,
+            );
+          }
+          return pending;
+        });
     this.#onEvents();
     return stored;
-  }
-
-  async #storeOutcome(
-    client: PoolClient,
-    record: CaseRecord,
-    actor: { subject: string; requestId: string | null },
-    score: CaseScore | undefined,
-    reason: string,
-    retryInMs: number,
-  ): Promise<CaseRecord> {
-    if (score) {
-      const updated = await caseRepository.applyScore(client, record.id, score);
-      await this.#emit(
-        client,
-        'score_updated',
-        updated,
-        {
-          case_id: updated.id,
-          score: score.value,
-          risk_band: score.riskBand,
-          model_version: score.modelVersion,
-          reasons: score.reasons,
-        },
-        actor,
-      );
-      return updated;
-    }
-    const pending = await caseRepository.markPending(client, record.id, retryInMs);
-    if (record.status !== 'PENDING_SCORE') {
-      await this.#emit(
-        client,
-        'score_pending',
-        pending,
-        { case_id: pending.id, reason: reason.slice(0, 500) },
-        actor,
-      );
-    }
-    return pending;
   }
 
   /** Scores a case the worker claimed; true when it got a score, else the next try is `retryInMs` ahead. */
