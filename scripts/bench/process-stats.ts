@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { chartMemory } from './chart-memory.ts';
 import { round } from './load.ts';
 import { SERVICE_NAMES } from './platform.ts';
 
@@ -26,6 +27,9 @@ export interface ProcessFigures {
   readonly peak_rss_mb: number | null;
   readonly cpu_s_idle: number | null;
   readonly cpu_s_after: number | null;
+  /** A service's memory limit in its chart (MiB), and its peak RSS as a share of it. */
+  readonly chart_limit_mib?: number | null;
+  readonly peak_to_limit?: number | null;
 }
 
 export interface ProcessReport {
@@ -83,11 +87,14 @@ export function processTree(rootPid: number): number[] {
   return tree;
 }
 
-/** A service by the path of its entry file (services/<name>/src/main.ts), Envoy by its binary. */
+/**
+ * A service by the path of its entry file (services/<name>/src/main.ts, or dist/src/main.js when
+ * compiled), Envoy by its binary.
+ */
 function nameOf(pid: number, rootPid: number): string {
   if (pid === rootPid) return 'dev-runner';
   const argv = (readProc(pid, 'cmdline') ?? '').split('\0');
-  const service = argv.map((arg) => /services\/([^/]+)\/src\//.exec(arg)?.[1]).find(Boolean);
+  const service = argv.map((arg) => /services\/([^/]+)\/(?:dist\/)?src\//.exec(arg)?.[1]).find(Boolean);
   if (service) return service;
   const program = basename(argv[0] ?? '');
   return program === 'envoy' ? 'envoy' : `${program || 'process'}:${pid}`;
@@ -137,15 +144,23 @@ export function processReport(
   const rows = pids.map((pid) => {
     const before = idle.find((snapshot) => snapshot.pid === pid);
     const after = loaded.find((snapshot) => snapshot.pid === pid);
+    const name = (before ?? after)!.name;
+    const peak = after?.peak_rss_mb ?? before?.peak_rss_mb ?? null;
+    const limit = (SERVICE_NAMES as readonly string[]).includes(name)
+      ? chartMemory(name)?.limitMiB
+      : undefined;
     const figures = {
       pid,
       idle_rss_mb: before?.rss_mb ?? null,
       loaded_rss_mb: after?.rss_mb ?? null,
-      peak_rss_mb: after?.peak_rss_mb ?? before?.peak_rss_mb ?? null,
+      peak_rss_mb: peak,
       cpu_s_idle: before?.cpu_s ?? null,
       cpu_s_after: after?.cpu_s ?? null,
+      // RSS is in MB of 2^20 bytes here (kB from /proc / 1024), the same unit as Mi.
+      chart_limit_mib: limit ?? null,
+      peak_to_limit: limit && peak !== null ? round(peak / limit, 2) : null,
     };
-    return [(before ?? after)!.name, figures] as const;
+    return [name, figures] as const;
   });
   const counted = rows
     .filter(([name]) => name === 'envoy' || (SERVICE_NAMES as readonly string[]).includes(name))

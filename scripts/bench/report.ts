@@ -209,12 +209,15 @@ function processRow(name: string, figures: ProcessFigures, pid: string): string[
     fmt(figures.cpu_s_idle, 2),
     fmt(figures.cpu_s_after, 2),
     fmt(underLoad, 2),
+    figures.chart_limit_mib ? `${fmt(figures.chart_limit_mib, 0)} Mi` : '',
+    figures.peak_to_limit ? fmt(figures.peak_to_limit, 2) : '',
   ];
 }
 
 function processLines(processes: ProcessReport): string[] {
   return [
-    'processes (idle: ready and settled 3 s, before any load; loaded: after the create load and the lag wait):',
+    'processes (idle: ready and settled 3 s, before any load; loaded: after the create load and the lag wait;',
+    "  each service runs with its chart's heap cap; peak / limit: peak RSS over its chart's memory limit, target <= 0.6):",
     table([
       [
         'process',
@@ -225,6 +228,8 @@ function processLines(processes: ProcessReport): string[] {
         'CPU s idle',
         'CPU s after',
         'CPU s load',
+        'chart limit',
+        'peak / limit',
       ],
       ...Object.entries(processes.per_process).map(([name, figures]) =>
         processRow(name, figures, String(figures.pid)),

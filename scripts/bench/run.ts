@@ -11,7 +11,8 @@ import { measureLag, type LagFigures } from './event-lag.ts';
 import { login, tokenSubject, UUID } from './gateway-client.ts';
 import { checkNotStopping, phase, say } from './lifecycle.ts';
 import { round, runTimedLoad, warmUp, type LoadFigures, type LoadPlan } from './load.ts';
-import { freePorts, startPlatform, type Platform } from './platform.ts';
+import { chartHeapFlags } from './chart-memory.ts';
+import { freePorts, SERVICE_NAMES, startPlatform, type Platform } from './platform.ts';
 import { processReport, snapshotPlatform, type ProcessReport } from './process-stats.ts';
 import { profileSetup, summariseProfile, type ProfileFigures } from './profile.ts';
 import { createPlan, readPlan, type Creations } from './scenarios.ts';
@@ -75,6 +76,8 @@ async function readyPlatform(
       REDIS_URL: context.redisUrl,
       ...samplerEnv(sampler),
       ...extraEnv,
+      // Each service with its chart's heap cap, as in a pod (extra flags, e.g. the profiler's, kept).
+      ...chartHeapFlags(SERVICE_NAMES, extraEnv),
     },
     context.log,
   );

@@ -595,6 +595,19 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
       });
     }
 
+    it('make bench starts each service with the limit and heap cap its Deployment renders with the default values', async function () {
+      // scripts/ cannot be imported from tests/ at compile time (TS2878), so it is loaded at run time.
+      const bench = (await import(new URL('../../scripts/bench/chart-memory.ts', import.meta.url).href)) as {
+        chartMemory: (service: string) => { limitMiB: number; heapMiB: number } | undefined;
+      };
+      for (const { service, where, container } of nodeContainers(objectsOf('defaults'))) {
+        if (!where.startsWith('Deployment')) continue;
+        const rendered = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions(container)[0] ?? '')?.[1]);
+        const limit = bytesOf(container.resources?.limits?.memory ?? '0') / MIB;
+        expect(bench.chartMemory(service), where).to.deep.equal({ limitMiB: limit, heapMiB: rendered });
+      }
+    });
+
     it('when a user sets NODE_OPTIONS or a limit in other units, the cap follows the limit and their flags come after it (a heap flag of theirs wins)', async function () {
       const objects = await render({
         set: [
