@@ -8,18 +8,10 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killGroup, onRelease, say, trackGroup, withDeadline } from './lifecycle.ts';
 import { firstOk, freePort } from './net.ts';
-import { READY_TIMEOUT_S, ROOT, RUNTIME } from './settings.ts';
+import { platformPids, processStartedAt } from './process-stats.ts';
+import { READY_TIMEOUT_S, ROOT, RUNTIME, SERVICE_NAMES, SERVICE_PORT_NAMES } from './settings.ts';
 
-/** The port of each service, by the variable dev.ts reads it from. */
-const SERVICE_PORT_NAMES = {
-  'auth-service': 'AUTH_SERVICE_PORT',
-  'user-service': 'USER_SERVICE_PORT',
-  'case-service': 'CASE_SERVICE_PORT',
-  'scoring-service': 'SCORING_SERVICE_PORT',
-  'audit-telemetry-service': 'AUDIT_TELEMETRY_SERVICE_PORT',
-} as const;
-
-export const SERVICE_NAMES = Object.keys(SERVICE_PORT_NAMES) as (keyof typeof SERVICE_PORT_NAMES)[];
+export { SERVICE_NAMES };
 
 const PORT_NAMES = ['GATEWAY_PORT', 'GATEWAY_ADMIN_PORT', ...Object.values(SERVICE_PORT_NAMES)] as const;
 type PortName = (typeof PORT_NAMES)[number];
@@ -35,6 +27,8 @@ export interface Platform {
   readonly readyMs: number;
   /** From the runner's start to each service's first 200 on /readyz (and Envoy's on its admin /ready). */
   readonly serviceReadyMs: Readonly<Record<string, number | null>>;
+  /** Per process, from its own start (its /proc start time) to its first ready answer (ms). */
+  readonly readyAfterSpawnMs: Readonly<Record<string, number | null>>;
   /** Stops the platform (SIGINT to the runner, which stops every service with SIGTERM); idempotent. */
   readonly stop: () => Promise<void>;
 }
@@ -128,6 +122,25 @@ function runnerReady(child: ChildProcess, exited: Promise<void>, log: WriteStrea
   );
 }
 
+/**
+ * How long each process took from its own start to its first ready answer: what a readiness probe sees,
+ * without the runner's own preparation (databases, migrations, Envoy's config, tsc) before it.
+ */
+function readyAfterSpawn(
+  runnerPid: number,
+  answeredAt: ReadonlyMap<string, number>,
+): Record<string, number | null> {
+  const pids = platformPids(runnerPid);
+  return Object.fromEntries(
+    [...answeredAt.keys()].map((name) => {
+      const pid = pids.get(name);
+      const started = pid === undefined ? undefined : processStartedAt(pid);
+      const answered = answeredAt.get(name)!;
+      return [name, started === undefined ? null : Math.max(0, Math.round(answered - started))];
+    }),
+  );
+}
+
 /** Starts scripts/dev.ts on the given ports with `env` added, and waits until it is ready. */
 export async function startPlatform(
   ports: Ports,
@@ -146,8 +159,10 @@ export async function startPlatform(
 
   let givenUp = false;
   const giveUp = () => givenUp || child.exitCode !== null || child.signalCode !== null;
+  const answeredAt = new Map<string, number>();
   const polls = readinessUrls(ports).map(async ([name, url]): Promise<[string, number | null]> => {
     const at = await firstOk(url, READY_POLL_MS, giveUp);
+    if (at !== undefined) answeredAt.set(name, performance.timeOrigin + at);
     return [name, at === undefined ? null : Math.round(at - startedAt)];
   });
   try {
@@ -159,11 +174,13 @@ export async function startPlatform(
     }, 2000).unref();
   }
   const readyMs = Math.round(performance.now() - startedAt);
+  const serviceReadyMs = Object.fromEntries(await Promise.all(polls));
   return {
     runnerPid: child.pid!,
     gateway: `http://127.0.0.1:${ports.GATEWAY_PORT}`,
     readyMs,
-    serviceReadyMs: Object.fromEntries(await Promise.all(polls)),
+    serviceReadyMs,
+    readyAfterSpawnMs: readyAfterSpawn(child.pid!, answeredAt),
     stop,
   };
 }

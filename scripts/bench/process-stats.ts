@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { chartMemory } from './chart-memory.ts';
 import { round } from './load.ts';
-import { SERVICE_NAMES } from './platform.ts';
+import { SERVICE_NAMES } from './settings.ts';
 
 /** One process at one moment. */
 export interface ProcessSnapshot {
@@ -117,6 +117,25 @@ function snapshotOf(pid: number, rootPid: number): ProcessSnapshot | undefined {
     peak_rss_mb: round(statusKb(status, 'VmHWM') / 1024),
     cpu_s: round(ticks / CLOCK_TICKS, 2),
   };
+}
+
+/**
+ * When a process started, in ms since the epoch: its start time in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat), with the boot time taken from /proc/uptime (10 ms resolution, unlike the whole
+ * seconds of /proc/stat's btime).
+ */
+export function processStartedAt(pid: number): number | undefined {
+  const fields = statFields(pid);
+  const uptime = readFileSync('/proc/uptime', 'utf8');
+  if (fields === undefined) return undefined;
+  const bootedAt = Date.now() - Number(uptime.split(' ')[0]) * 1000;
+  // starttime is field 22 of the whole line, the 20th after the command name.
+  return bootedAt + (Number(fields[19]) / CLOCK_TICKS) * 1000;
+}
+
+/** The pid of each named process of the platform (services by their entry file, Envoy by its binary). */
+export function platformPids(runnerPid: number): Map<string, number> {
+  return new Map(processTree(runnerPid).map((pid) => [nameOf(pid, runnerPid), pid]));
 }
 
 /** Every process of the platform now: the dev runner and all its descendants. */

@@ -42,6 +42,8 @@ export interface RunFigures {
   readonly platform_ready_ms: number;
   /** From the dev runner's start to each service's first 200 on /readyz (Envoy: admin /ready). */
   readonly ready_ms: Readonly<Record<string, number | null>>;
+  /** From each process's own start to its first ready answer (what a readiness probe sees). */
+  readonly ready_after_spawn_ms: Readonly<Record<string, number | null>>;
   readonly baseline: LoadFigures;
   readonly create: LoadFigures;
   readonly event_lag: LagFigures;
@@ -139,6 +141,7 @@ export async function runPlatform(sampler: SamplerSetting, context: RunContext):
     sampler: sampler.label,
     platform_ready_ms: platform.readyMs,
     ready_ms: platform.serviceReadyMs,
+    ready_after_spawn_ms: platform.readyAfterSpawnMs,
     baseline: baseline.figures,
     create: creation.figures,
     event_lag: lag,

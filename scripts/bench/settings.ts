@@ -104,3 +104,14 @@ export const OVERALL_LIMIT_MS = (() => {
   const platformRunS = READY_TIMEOUT_S + SETTLE_MS / 1000 + 2 * loadS + LAG_TIMEOUT_S + 30;
   return (ceilingsS + SAMPLERS.length * platformRunS + 90) * 1000;
 })();
+
+/** The port of each service, by the variable dev.ts reads it from. */
+export const SERVICE_PORT_NAMES = {
+  'auth-service': 'AUTH_SERVICE_PORT',
+  'user-service': 'USER_SERVICE_PORT',
+  'case-service': 'CASE_SERVICE_PORT',
+  'scoring-service': 'SCORING_SERVICE_PORT',
+  'audit-telemetry-service': 'AUDIT_TELEMETRY_SERVICE_PORT',
+} as const;
+
+export const SERVICE_NAMES = Object.keys(SERVICE_PORT_NAMES) as (keyof typeof SERVICE_PORT_NAMES)[];
