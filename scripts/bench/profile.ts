@@ -3,7 +3,7 @@
  * DEV_NODE_FLAGS_CASE_SERVICE) and writes one .cpuprofile when it exits on the runner's SIGTERM; the
  * baseline's and the create load's windows are cut out of it and summarised.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,12 +39,14 @@ function isCpuProfile(value: unknown): value is CpuProfile {
 }
 
 function readProfile(dir: string): { file: string; profile: CpuProfile } {
-  const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
-  if (files.length !== 1)
-    throw new Error(
-      `expected one .cpuprofile in ${dir}, found ${files.length} (did case-service exit cleanly?)`,
-    );
-  const file = join(dir, files[0]!);
+  // Each thread writes its own profile (a loader-hook worker, for example): the main thread's, which
+  // served the load, is the largest.
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => join(dir, name))
+    .sort((a, b) => statSync(b).size - statSync(a).size);
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir} (did case-service exit cleanly?)`);
+  const file = files[0]!;
   const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
   if (!isCpuProfile(parsed)) throw new Error(`${file} is not a V8 CPU profile`);
   return { file, profile: parsed };
