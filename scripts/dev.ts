@@ -1,7 +1,8 @@
 /**
  * `make dev`: the whole platform as local processes. Checks Postgres and Redis, creates the databases
  * and runs migrations, renders and validates the Envoy config, starts every service and Envoy with
- * prefixed readable logs, says where everything is once all are ready, and stops everything on Ctrl-C.
+ * prefixed readable logs, says where everything is once all are ready, restarts a process that exits
+ * (with a back-off, as a kubelet would), and stops everything on Ctrl-C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -295,6 +296,30 @@ function readable(line: string): string {
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
+/**
+ * What happens when a process exits on its own: `always` (the default) starts it again after a back-off,
+ * as a kubelet restarts a container; `never` stops the whole platform, for debugging the first failure.
+ */
+const restartPolicy = process.env.DEV_RESTART ?? 'always';
+/** The first restart waits this long; each further one twice as long, up to the cap (ms). */
+const RESTART_BACKOFF_MS = 1000;
+const RESTART_BACKOFF_MAX_MS = 30_000;
+/** A process that ran this long before it exited starts its back-off from the beginning again (ms). */
+const RESTART_BACKOFF_RESET_MS = 60_000;
+
+/** A process the runner keeps running: how to start it, and its restarts so far. */
+interface Supervised {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Record<string, string>;
+  readonly tint: number;
+  restarts: number;
+  startedAt: number;
+  pendingRestart: NodeJS.Timeout | undefined;
+}
+const supervised = new Map<string, Supervised>();
+
 function start(
   name: string,
   command: string,
@@ -302,6 +327,23 @@ function start(
   env: Record<string, string>,
   tint: number,
 ): void {
+  const entry: Supervised = {
+    name,
+    command,
+    args,
+    env,
+    tint,
+    restarts: 0,
+    startedAt: 0,
+    pendingRestart: undefined,
+  };
+  supervised.set(name, entry);
+  launch(entry);
+}
+
+function launch(supervisedProcess: Supervised): void {
+  const { name, command, args, env, tint } = supervisedProcess;
+  supervisedProcess.startedAt = Date.now();
   // JSON logs go straight to the runner's own stdout, so the runner does no work per log line (the
   // benchmark runs this way); readable logs are parsed and prefixed line by line.
   const child = spawn(command, args, {
@@ -317,19 +359,53 @@ function start(
       process.stdout.write(`${prefix} ${readable(line)}\n`);
     });
   }
+  let ended = false;
+  const onEnd = (reason: string) => {
+    if (ended) return;
+    ended = true;
+    if (children.get(name) === child) children.delete(name);
+    if (!stopping) exited(supervisedProcess, reason);
+  };
   child.once('exit', (code, signal) => {
-    children.delete(name);
-    if (!stopping) {
-      say(paint(31, `${name} exited (${signal ?? `code ${String(code)}`}); stopping the platform`));
-      void stopAll(1);
-    }
+    onEnd(signal ?? `code ${String(code)}`);
   });
+  // A command that cannot be started (not found, not executable) reports an error instead of an exit.
+  child.once('error', (error) => {
+    onEnd(`could not start: ${error.message}`);
+  });
+}
+
+/** A process ended without being asked to: restart it after its back-off, or stop everything. */
+function exited(supervisedProcess: Supervised, reason: string): void {
+  const { name } = supervisedProcess;
+  if (restartPolicy === 'never') {
+    say(paint(31, `${name} exited (${reason}); stopping the platform (DEV_RESTART=never)`));
+    void stopAll(1);
+    return;
+  }
+  if (Date.now() - supervisedProcess.startedAt >= RESTART_BACKOFF_RESET_MS) supervisedProcess.restarts = 0;
+  const delay = Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_MS * 2 ** supervisedProcess.restarts);
+  supervisedProcess.restarts += 1;
+  say(
+    paint(
+      31,
+      `${name} exited (${reason}); restarting it in ${(delay / 1000).toFixed(1)} s ` +
+        `(restart ${supervisedProcess.restarts}; DEV_RESTART=never stops the platform instead)`,
+    ),
+  );
+  supervisedProcess.pendingRestart = setTimeout(() => {
+    supervisedProcess.pendingRestart = undefined;
+    if (stopping) return;
+    say(`starting ${name} again`);
+    launch(supervisedProcess);
+  }, delay);
 }
 
 async function stopAll(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   say('stopping...');
+  for (const { pendingRestart } of supervised.values()) clearTimeout(pendingRestart);
   const exits = [...children.values()].map(
     (child) =>
       new Promise<void>((done) => {
@@ -400,7 +476,9 @@ async function main(): Promise<void> {
   start(
     'gateway',
     'envoy',
-    ['-c', envoyConfig, '--log-level', 'warn', '--base-id', String(process.pid % 60_000)],
+    // No hot restart: Envoy then keeps no shared memory, so a restarted Envoy never trips over what a
+    // killed one left, and several runners on one machine need no distinct --base-id.
+    ['-c', envoyConfig, '--log-level', 'warn', '--disable-hot-restart'],
     {},
     32,
   );
