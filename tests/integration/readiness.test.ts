@@ -13,6 +13,8 @@ describe('readiness follows Postgres, liveness does not', () => {
     proxy = new TcpProxy('127.0.0.1', 5432);
     await proxy.start();
     platform = await startTestPlatform({
+      // Statements are cancelled after 1 s, and the client gives up a second later when nothing answers.
+      userEnv: { DATABASE_QUERY_TIMEOUT_MS: '1000' },
       userDatabaseUrl: (url) => {
         const proxied = new URL(url);
         proxied.port = String(proxy.port);
@@ -45,5 +47,28 @@ describe('readiness follows Postgres, liveness does not', () => {
       expect((await request(`${platform.userUrl}/readyz`)).status).to.equal(200);
     });
     expect((await request(`${platform.userUrl}/v1/users`, { token })).status).to.equal(200);
+  });
+
+  it('a Postgres that stops answering (no refusal, no answer): requests get 503 in bounded time, readiness fails, both recover', async function () {
+    this.timeout(30_000);
+    const token = await login(platform.authUrl, 'viewer');
+    expect((await request(`${platform.userUrl}/v1/users`, { token })).status).to.equal(200);
+
+    proxy.stall();
+    const started = Date.now();
+    const during = await request(`${platform.userUrl}/v1/users`, { token });
+    const waited = Date.now() - started;
+    expectProblem(during, 503, 'dependency_unavailable');
+    // A bound, not a speed: without the client-side query timeout this request never answers.
+    expect(waited, 'ms until the 503').to.be.lessThan(5000);
+    expect((await request(`${platform.userUrl}/readyz`)).status).to.equal(503);
+    expect((await request(`${platform.userUrl}/healthz`)).status).to.equal(200);
+
+    await proxy.cut();
+    await proxy.start();
+    await eventually(async () => {
+      expect((await request(`${platform.userUrl}/readyz`)).status).to.equal(200);
+      expect((await request(`${platform.userUrl}/v1/users`, { token })).status).to.equal(200);
+    });
   });
 });

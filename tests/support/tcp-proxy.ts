@@ -16,9 +16,20 @@ export class TcpProxy {
     this.#targetPort = targetPort;
   }
 
+  #stalled = false;
+
   /** Starts forwarding (on the same port as before, after a `cut`). */
   async start(): Promise<void> {
+    this.#stalled = false;
     const server = createServer((client) => {
+      if (this.#stalled) {
+        // Accepted, never answered: what a hung server or a black-holed network looks like.
+        client.pause();
+        this.#sockets.add(client);
+        client.on('close', () => this.#sockets.delete(client));
+        client.on('error', () => client.destroy());
+        return;
+      }
       const upstream = createConnection(this.#targetPort, this.#targetHost);
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
@@ -39,6 +50,15 @@ export class TcpProxy {
     const address = server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
     this.#server = server;
+  }
+
+  /**
+   * Keeps every connection open but passes nothing more either way, and answers no new one: the server
+   * hangs (or the network drops packets) rather than refusing. `cut` then `start` restores it.
+   */
+  stall(): void {
+    this.#stalled = true;
+    for (const socket of this.#sockets) socket.pause();
   }
 
   /** Drops every connection and refuses new ones, as if the server had gone away. */

@@ -133,6 +133,7 @@ export class OutboxRelay {
   async relayOnce(): Promise<number> {
     await this.#replayIfRedisLostData();
     const client = await this.#options.pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ id: string; stream: string; payload: string }>(
@@ -159,10 +160,13 @@ export class OutboxRelay {
       this.#published.inc(rows.length);
       return rows.length;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection whose ROLLBACK fails (timed out, dropped) is closed rather than pooled again.
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 

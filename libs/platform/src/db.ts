@@ -10,7 +10,10 @@ export interface PoolOptions {
   readonly max?: number;
   /** How long to wait for a connection before a query fails (ms). */
   readonly connectionTimeoutMs?: number;
-  /** Server-side limit for one statement (ms). */
+  /**
+   * Limit for one statement (ms): Postgres cancels it then (statement_timeout), and the client gives up
+   * a second later when the server does not answer at all (a hung or black-holed connection).
+   */
   readonly statementTimeoutMs?: number;
   readonly applicationName: string;
 }
@@ -23,6 +26,9 @@ export function createPool(options: PoolOptions, logger?: Logger): Pool {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000,
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs ?? 5000,
+    query_timeout: (options.statementTimeoutMs ?? 5000) + 1000,
+    // Dead peers are noticed by the kernel too, not only by the timeouts above.
+    keepAlive: true,
     application_name: options.applicationName,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -192,6 +198,8 @@ const UNAVAILABLE_CODES = new Set([
   '57P01',
   '57P02',
   '57P03',
+  // canceled by statement_timeout: the database is too slow to answer now
+  '57014',
 ]);
 
 /**
@@ -204,6 +212,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
   return (
     typeof message === 'string' &&
-    /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(message)
+    /timeout exceeded when trying to connect|Connection terminated|connection timeout|Query read timeout/i.test(
+      message,
+    )
   );
 }

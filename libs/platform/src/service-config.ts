@@ -51,6 +51,7 @@ export function tokenVerificationKeys(): {
 export function databaseKeys(database: string): {
   databaseUrl: ConfigKey<string>;
   databasePoolMax: ConfigKey<number>;
+  databaseQueryTimeoutMs: ConfigKey<number>;
   migrateOnStart: ConfigKey<boolean>;
   migrateWaitSeconds: ConfigKey<number>;
 } {
@@ -64,6 +65,12 @@ export function databaseKeys(database: string): {
       min: 2,
       max: 100,
     }),
+    databaseQueryTimeoutMs: env.int(
+      'DATABASE_QUERY_TIMEOUT_MS',
+      5000,
+      'Longest one statement may run: Postgres cancels it then, and the client gives up one second later if the server does not answer at all (the request is answered 503).',
+      { min: 100, max: 600_000 },
+    ),
     migrateOnStart: env.bool(
       'MIGRATE_ON_START',
       true,

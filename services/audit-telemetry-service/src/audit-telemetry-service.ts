@@ -77,7 +77,12 @@ export async function createAuditService(
 ): Promise<AuditService> {
   await prepareAuditDatabase(config, logger);
   const pool = createPool(
-    { connectionString: config.databaseUrl, max: config.databasePoolMax, applicationName: SERVICE_NAME },
+    {
+      connectionString: config.databaseUrl,
+      max: config.databasePoolMax,
+      statementTimeoutMs: config.databaseQueryTimeoutMs,
+      applicationName: SERVICE_NAME,
+    },
     logger,
   );
   const audit = new AuditUseCases(new AuditEventRepository(pool));

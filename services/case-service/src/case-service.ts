@@ -43,7 +43,12 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   }
   const pool = createPool(
-    { connectionString: config.databaseUrl, max: config.databasePoolMax, applicationName: SERVICE_NAME },
+    {
+      connectionString: config.databaseUrl,
+      max: config.databasePoolMax,
+      statementTimeoutMs: config.databaseQueryTimeoutMs,
+      applicationName: SERVICE_NAME,
+    },
     logger,
   );
   const redis = createRedis(config.redisUrl);

@@ -39,7 +39,12 @@ export async function prepareUserDatabase(config: UserServiceConfig, logger: Log
 export async function createUserService(config: UserServiceConfig, logger: Logger): Promise<UserService> {
   await prepareUserDatabase(config, logger);
   const pool = createPool(
-    { connectionString: config.databaseUrl, max: config.databasePoolMax, applicationName: SERVICE_NAME },
+    {
+      connectionString: config.databaseUrl,
+      max: config.databasePoolMax,
+      statementTimeoutMs: config.databaseQueryTimeoutMs,
+      applicationName: SERVICE_NAME,
+    },
     logger,
   );
   const repository = new UserRepository(pool);
