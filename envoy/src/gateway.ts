@@ -203,6 +203,39 @@ export const UPSTREAM_RETRY = {
   numRetries: 1,
 } as const;
 
+/**
+ * Per service, what the gateway lets through at once (Envoy's circuit breakers on each cluster): past
+ * them Envoy answers 503 `overloaded` with `Retry-After` at once instead of queueing. Well above what
+ * one service instance admits itself (HTTP_MAX_IN_FLIGHT, 256), so the services shed first and the
+ * gateway only bounds the total across a service's instances.
+ */
+export interface UpstreamLimits {
+  /** Connections to one service (HTTP/1.1: requests in progress). */
+  readonly maxConnections: number;
+  /** Requests waiting for a connection. */
+  readonly maxPendingRequests: number;
+  /** Requests in progress (multiplexed protocols). */
+  readonly maxRequests: number;
+  /** Retries in progress. */
+  readonly maxRetries: number;
+}
+
+export const UPSTREAM_LIMITS: UpstreamLimits = {
+  maxConnections: 1024,
+  maxPendingRequests: 256,
+  maxRequests: 1024,
+  maxRetries: 16,
+};
+
+/** The local reply for a request refused by those limits (response flag UO), with its Retry-After. */
+export const OVERLOADED_PROBLEM = {
+  status: 503,
+  code: 'overloaded',
+  title: 'The gateway is overloaded',
+  detail: 'too many requests to this service are in progress; retry after the delay in Retry-After',
+  retryAfterSeconds: 1,
+} as const;
+
 export const LIMITS = {
   /** Generous for a bearer token and cookies, small enough to refuse header-stuffing. */
   maxRequestHeadersKb: 32,

@@ -8,6 +8,7 @@ import {
   LOCAL_REPLY_PROBLEMS,
   LOGIN_ENDPOINT,
   OPS_ENDPOINTS,
+  OVERLOADED_PROBLEM,
   PROBLEM_TYPE_PREFIX,
   PUBLIC_ENDPOINTS,
   RATE_LIMITS,
@@ -16,12 +17,14 @@ import {
   SERVICES,
   STRIPPED_IDENTITY_HEADERS,
   TIMEOUTS,
+  UPSTREAM_LIMITS,
   UPSTREAM_RETRY,
   type Endpoint,
   type LocalReplyProblem,
   type RateLimitPolicy,
   type ServiceName,
   type TokenBucket,
+  type UpstreamLimits,
 } from './gateway.ts';
 
 /** A JSON value, as Envoy reads its bootstrap. */
@@ -65,6 +68,8 @@ export interface RenderTarget {
   readonly issuer: string;
   readonly audience: string;
   readonly rateLimits?: RateLimitOverrides | undefined;
+  /** Changes to the per-service limits (tests use tiny ones). */
+  readonly upstreamLimits?: Partial<UpstreamLimits> | undefined;
   /**
    * The OpenTelemetry collector Envoy exports its spans to (OTLP over HTTP, `/v1/traces`). When set, Envoy
    * starts (or continues) a W3C trace on every request and forwards its `traceparent` upstream; when
@@ -80,6 +85,7 @@ export interface LocalTargetOptions {
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
   readonly rateLimits?: RateLimitOverrides | undefined;
+  readonly upstreamLimits?: Partial<UpstreamLimits> | undefined;
   /** The OTLP/HTTP collector (an IP address: local clusters are STATIC); no tracing when absent. */
   readonly otlpCollector?: Upstream | undefined;
 }
@@ -100,6 +106,7 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     issuer: options.issuer ?? JWT_POLICY.defaultIssuer,
     audience: options.audience ?? JWT_POLICY.defaultAudience,
     rateLimits: options.rateLimits,
+    upstreamLimits: options.upstreamLimits,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
   };
 }
@@ -510,6 +517,17 @@ function localReplyConfig(): JsonObject {
         status_code: 401,
         body_format_override: problemFormat(problem401),
       },
+      // A circuit breaker refused it (upstream overflow): say when to come back.
+      {
+        filter: { response_flag_filter: { flags: ['UO'] } },
+        headers_to_add: [
+          {
+            header: { key: 'retry-after', value: String(OVERLOADED_PROBLEM.retryAfterSeconds) },
+            append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+          },
+        ],
+        body_format_override: problemFormat(OVERLOADED_PROBLEM),
+      },
       ...LOCAL_REPLY_PROBLEMS.map((problem) => ({
         filter: statusIs(problem.status),
         body_format_override: problemFormat(problem),
@@ -632,6 +650,17 @@ function cluster(name: ServiceName, target: RenderTarget): JsonObject {
       },
     },
     load_assignment: loadAssignment(name, upstream),
+    circuit_breakers: { thresholds: [circuitBreaker({ ...UPSTREAM_LIMITS, ...target.upstreamLimits })] },
+  };
+}
+
+function circuitBreaker(limits: UpstreamLimits): JsonObject {
+  return {
+    priority: 'DEFAULT',
+    max_connections: limits.maxConnections,
+    max_pending_requests: limits.maxPendingRequests,
+    max_requests: limits.maxRequests,
+    max_retries: limits.maxRetries,
   };
 }
 

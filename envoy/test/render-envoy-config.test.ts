@@ -4,7 +4,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateEnvoyConfig } from '../src/testing/envoy-process.ts';
-import { PUBLIC_ENDPOINTS, SERVICE_ROUTES, SERVICES, STRIPPED_IDENTITY_HEADERS } from '../src/gateway.ts';
+import {
+  PUBLIC_ENDPOINTS,
+  SERVICE_ROUTES,
+  SERVICES,
+  STRIPPED_IDENTITY_HEADERS,
+  UPSTREAM_LIMITS,
+} from '../src/gateway.ts';
 import {
   composeTarget,
   kubernetesTarget,
@@ -122,6 +128,35 @@ describe('renderEnvoyConfig', function () {
         await expectEnvoyAccepts(renderEnvoyConfig(target()));
       });
     }
+  });
+
+  describe('per-service limits (circuit breakers)', function () {
+    it('when rendered for any target, every service cluster carries the gateway limits; a target may change some', function () {
+      const thresholdsOf = (config: EnvoyBootstrap) =>
+        (
+          config as unknown as {
+            static_resources: { clusters: { name: string; circuit_breakers?: { thresholds: unknown[] } }[] };
+          }
+        ).static_resources.clusters
+          .filter((cluster) => SERVICES.some((service) => service.name === cluster.name))
+          .map((cluster) => cluster.circuit_breakers?.thresholds);
+      const expected = {
+        priority: 'DEFAULT',
+        max_connections: UPSTREAM_LIMITS.maxConnections,
+        max_pending_requests: UPSTREAM_LIMITS.maxPendingRequests,
+        max_requests: UPSTREAM_LIMITS.maxRequests,
+        max_retries: UPSTREAM_LIMITS.maxRetries,
+      };
+      for (const target of [localTarget(), kubernetesTarget({ release: 'mrp' }), composeTarget({})]) {
+        const thresholds = thresholdsOf(renderEnvoyConfig(target));
+        expect(thresholds).to.have.length(SERVICES.length);
+        for (const each of thresholds) expect(each).to.deep.equal([expected]);
+      }
+      for (const each of thresholdsOf(
+        renderEnvoyConfig(localTarget({ upstreamLimits: { maxPendingRequests: 3 } })),
+      ))
+        expect(each).to.deep.equal([{ ...expected, max_pending_requests: 3 }]);
+    });
   });
 
   describe('tracing', function () {

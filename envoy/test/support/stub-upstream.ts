@@ -32,6 +32,8 @@ export interface StubUpstreamOptions {
   readonly port: number;
   /** Served at the JWKS paths, as auth-service does. */
   readonly jwks?: JSONWebKeySet;
+  /** Client requests are answered only once this settles (a slow service). */
+  readonly holdUntil?: Promise<void>;
 }
 
 export async function startStubUpstream(name: string, options: StubUpstreamOptions): Promise<StubUpstream> {
@@ -57,11 +59,13 @@ export async function startStubUpstream(name: string, options: StubUpstreamOptio
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
         });
-        res.end(
-          JSON.stringify(
-            url.endsWith('/jwks.json') && options.jwks
-              ? options.jwks
-              : { service: name, method: req.method, path: url },
+        void (options.holdUntil ?? Promise.resolve()).then(() =>
+          res.end(
+            JSON.stringify(
+              url.endsWith('/jwks.json') && options.jwks
+                ? options.jwks
+                : { service: name, method: req.method, path: url },
+            ),
           ),
         );
       });

@@ -44,6 +44,11 @@ export interface ServiceAppOptions {
   readonly readinessTimeoutMs?: number;
   /** The service's metrics registry, when parts built before the app register metrics of their own. */
   readonly metrics?: HttpMetrics;
+  /**
+   * Requests handled at once (operational routes not counted); one more is refused with 503 and
+   * Retry-After at once, so that overload sheds work instead of queueing it without bound. Default 256.
+   */
+  readonly maxInFlight?: number;
 }
 
 export interface ServiceApp {
@@ -89,6 +94,36 @@ function requestIdAndLogging(logger: Logger, metrics: HttpMetrics): Middleware<A
       };
       if (QUIET_ROUTES.has(ctx.path)) ctx.state.log.debug(fields, 'request completed');
       else ctx.state.log.info(fields, 'request completed');
+    }
+  };
+}
+
+/**
+ * Admission control: at most `limit` requests in the handlers at once. The one over the limit is answered
+ * 503 with `Retry-After` before its body is read, which keeps latency bounded for the admitted ones and
+ * tells well-behaved clients when to come back. Probes and scrapes are always served.
+ */
+function admission(limit: number): Middleware<AppState> {
+  let inFlight = 0;
+  return async (ctx, next) => {
+    if (QUIET_ROUTES.has(ctx.path)) {
+      await next();
+      return;
+    }
+    if (inFlight >= limit) {
+      throw new AppError({
+        code: 'overloaded',
+        status: 503,
+        title: 'The service is overloaded',
+        detail: 'too many requests are in progress; retry after the delay in Retry-After',
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    inFlight += 1;
+    try {
+      await next();
+    } finally {
+      inFlight -= 1;
     }
   };
 }
@@ -407,6 +442,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     if (state.shuttingDown) ctx.set('Connection', 'close');
   });
   app.use(problemErrors());
+  app.use(admission(options.maxInFlight ?? 256));
   const bodyLimit = options.bodyLimit ?? '100kb';
   app.use(bodyParser({ limit: bodyLimit, onError: (error) => bodyParseError(error, bodyLimit) }));
   app.use(router.routes());

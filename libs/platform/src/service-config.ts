@@ -10,6 +10,7 @@ export function serviceKeys(defaults: { port: number; bodyLimit?: string }): {
   port: ConfigKey<number>;
   logLevel: ConfigKey<LogLevel>;
   bodyLimit: ConfigKey<string>;
+  maxInFlight: ConfigKey<number>;
 } {
   return {
     appEnv: env.oneOf(
@@ -27,6 +28,12 @@ export function serviceKeys(defaults: { port: number; bodyLimit?: string }): {
       'Minimum log level.',
     ),
     bodyLimit: env.string('HTTP_BODY_LIMIT', defaults.bodyLimit ?? '100kb', 'Largest accepted request body.'),
+    maxInFlight: env.int(
+      'HTTP_MAX_IN_FLIGHT',
+      256,
+      'Requests handled at once; one more is answered 503 with Retry-After at once instead of queueing (probes and /metrics are not counted).',
+      { min: 1, max: 100_000 },
+    ),
   };
 }
 

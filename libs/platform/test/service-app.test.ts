@@ -95,4 +95,62 @@ describe('the service app factory', () => {
       await server.close(100);
     }
   });
+
+  it('over its in-flight limit, answers 503 problem+json with Retry-After at once, keeps serving probes, and admits again when load drops', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered = 0;
+    let bothEntered: () => void = () => undefined;
+    const bothInHandler = new Promise<void>((resolve) => {
+      bothEntered = resolve;
+    });
+    const slow: RouteDefinition = {
+      method: 'get',
+      path: '/v1/slow',
+      operationId: 'slow',
+      summary: 'Answers once the test lets it.',
+      access: 'public',
+      responses: { 200: { description: 'Done' } },
+      async handle(ctx) {
+        entered += 1;
+        if (entered === 2) bothEntered();
+        await held;
+        ctx.body = { done: true };
+      },
+    };
+    const server = await listen(
+      createServiceApp({
+        serviceName: 'test-service',
+        version: '0.0.0',
+        logger: createLogger({ serviceName: 'test-service', level: 'silent' }),
+        routes: [slow],
+        maxInFlight: 2,
+      }),
+      0,
+    );
+    try {
+      const admitted = [fetch(`${server.url}/v1/slow`), fetch(`${server.url}/v1/slow`)];
+      // Both admitted requests are in the handler before the third arrives.
+      await bothInHandler;
+      const refused = await fetch(`${server.url}/v1/slow`, { headers: { 'x-request-id': 'over-the-limit' } });
+      expect(refused.status).to.equal(503);
+      expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(refused.headers.get('retry-after')).to.equal('1');
+      expect(await refused.json()).to.deep.include({
+        status: 503,
+        code: 'overloaded',
+        request_id: 'over-the-limit',
+      });
+      expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+      expect((await fetch(`${server.url}/readyz`)).status).to.equal(200);
+      release();
+      expect((await Promise.all(admitted)).map((response) => response.status)).to.deep.equal([200, 200]);
+      expect((await fetch(`${server.url}/v1/slow`)).status).to.equal(200);
+    } finally {
+      release();
+      await server.close(1000);
+    }
+  });
 });

@@ -103,6 +103,7 @@ export async function createAuditService(
     }),
     readiness: [postgresReadiness(pool), redisReadiness(redis)],
     bodyLimit: config.bodyLimit,
+    maxInFlight: config.maxInFlight,
   });
   const consumer = createAuditConsumer(config, audit, logger, service.metrics.registry);
   if (options.startConsumer ?? true) consumer.start();

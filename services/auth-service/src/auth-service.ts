@@ -53,6 +53,7 @@ export async function createAuthService(config: AuthServiceConfig, logger: Logge
     // own: auth-service must keep serving its JWKS while user-service is down.
     readiness: [],
     bodyLimit: config.bodyLimit,
+    maxInFlight: config.maxInFlight,
   });
   return { service, keys, tokens };
 }

@@ -124,6 +124,7 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
     }),
     readiness: [postgresReadiness(pool)],
     bodyLimit: config.bodyLimit,
+    maxInFlight: config.maxInFlight,
   });
 
   return {

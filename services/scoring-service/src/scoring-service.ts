@@ -80,6 +80,7 @@ export function createScoringService(
       audience: config.tokenAudience,
     }),
     bodyLimit: config.bodyLimit,
+    maxInFlight: config.maxInFlight,
   });
   const { registry } = service.metrics;
   for (const metric of publisher.metrics) registry.registerMetric(metric);

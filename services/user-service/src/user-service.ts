@@ -65,6 +65,7 @@ export async function createUserService(config: UserServiceConfig, logger: Logge
     }),
     readiness: [postgresReadiness(pool)],
     bodyLimit: config.bodyLimit,
+    maxInFlight: config.maxInFlight,
   });
   return { service, pool, close: () => pool.end() };
 }
