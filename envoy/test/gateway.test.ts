@@ -4,7 +4,6 @@ import {
   LOGIN_ENDPOINT,
   PUBLIC_JWKS_ENDPOINT,
   RATE_LIMITS,
-  SERVICES,
   STRIPPED_IDENTITY_HEADERS,
   type ServiceName,
 } from '../src/gateway.ts';
@@ -17,7 +16,7 @@ import {
   type SendOptions,
 } from './support/http-client.ts';
 import { expectProblem } from './support/problem-assertions.ts';
-import { startStubUpstream, type StubUpstream } from './support/stub-upstream.ts';
+import { startServiceStubs, type StubUpstream } from './support/stub-upstream.ts';
 import { createTokenKit, type TokenKit } from './support/test-tokens.ts';
 
 // Not the defaults, so a token minted for the default issuer or audience is a wrong one here.
@@ -51,15 +50,9 @@ describe('gateway (real Envoy, stub services)', function () {
   before(async function () {
     tokens = await createTokenKit({ issuer: ISSUER, audience: AUDIENCE });
     token = await tokens.sign();
-    const servicePorts: Partial<Record<ServiceName, number>> = {};
-    for (const service of SERVICES) {
-      const upstream = await startStubUpstream(service.name, {
-        port: await freePort(),
-        ...(service.name === 'auth-service' ? { jwks: tokens.jwks } : {}),
-      });
-      stubs.set(service.name, upstream);
-      servicePorts[service.name] = upstream.port;
-    }
+    const started = await startServiceStubs(tokens.jwks);
+    for (const [name, upstream] of started.stubs) stubs.set(name, upstream);
+    const servicePorts = started.servicePorts;
     port = await freePort();
     const config = renderEnvoyConfig(
       localTarget({

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { OVERLOADED_PROBLEM, SERVICES, type ServiceName } from '../src/gateway.ts';
+import { OVERLOADED_PROBLEM } from '../src/gateway.ts';
 import { localTarget, renderEnvoyConfig } from '../src/render-envoy-config.ts';
 import { freePort, startEnvoy, type EnvoyProcess } from '../src/testing/envoy-process.ts';
 import { send, type GatewayResponse } from './support/http-client.ts';
 import { expectProblem } from './support/problem-assertions.ts';
-import { startStubUpstream, type StubUpstream } from './support/stub-upstream.ts';
+import { startServiceStubs, type StubUpstream } from './support/stub-upstream.ts';
 import { createTokenKit } from './support/test-tokens.ts';
 
 const ISSUER = 'https://auth.test';
@@ -29,16 +29,9 @@ describe('the gateway under overload (Envoy circuit breakers)', function () {
   before(async function () {
     const tokens = await createTokenKit({ issuer: ISSUER, audience: AUDIENCE });
     token = await tokens.sign();
-    const servicePorts: Partial<Record<ServiceName, number>> = {};
-    for (const service of SERVICES) {
-      const upstream = await startStubUpstream(service.name, {
-        port: await freePort(),
-        ...(service.name === 'auth-service' ? { jwks: tokens.jwks } : {}),
-        ...(service.name === 'case-service' ? { holdUntil: held } : {}),
-      });
-      stubs.push(upstream);
-      servicePorts[service.name] = upstream.port;
-    }
+    const started = await startServiceStubs(tokens.jwks, { 'case-service': held });
+    stubs.push(...started.stubs.values());
+    const servicePorts = started.servicePorts;
     port = await freePort();
     envoy = await startEnvoy({
       config: renderEnvoyConfig(

@@ -1,21 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import { dropDatabase } from '@mrp/platform';
+import { DevRunner } from '../support/dev-runner.ts';
 import { eventually } from '../support/eventually.ts';
 import { asRecord, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 import { freePort } from '../support/ports.ts';
-import { POSTGRES_URL } from '../support/test-database.ts';
 import { decodeTraceExport, type ProtobufSpan } from '../support/otlp-protobuf.ts';
-
-const root = resolve(import.meta.dirname, '..', '..');
 
 /** One span as the services export it (OTLP/JSON), with the resource's service name. */
 interface ReceivedSpan {
@@ -129,105 +122,6 @@ class OtlpReceiver {
   }
 }
 
-/** The platform as `make dev` runs it (scripts/dev.ts, real processes), on spare ports and its own databases. */
-class DevPlatform {
-  output = '';
-  readonly ports: Record<string, number> = {};
-  readonly #prefix = `mrp_test_trace_${randomBytes(3).toString('hex')}_`;
-  readonly #stateDir = mkdtempSync(join(tmpdir(), 'mrp-trace-'));
-  #runner: ChildProcess | undefined;
-  #exit: Promise<number | null> | undefined;
-
-  get gateway(): string {
-    return `http://127.0.0.1:${this.ports.GATEWAY_PORT!}`;
-  }
-
-  async start(env: Record<string, string>): Promise<void> {
-    for (const name of [
-      'GATEWAY_PORT',
-      'GATEWAY_ADMIN_PORT',
-      'AUTH_SERVICE_PORT',
-      'USER_SERVICE_PORT',
-      'CASE_SERVICE_PORT',
-      'SCORING_SERVICE_PORT',
-      'AUDIT_TELEMETRY_SERVICE_PORT',
-    ]) {
-      this.ports[name] = await freePort();
-    }
-    const runner = spawn(process.execPath, ['scripts/dev.ts'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        ...Object.fromEntries(Object.entries(this.ports).map(([name, port]) => [name, String(port)])),
-        DEV_STATE_DIR: this.#stateDir,
-        DEV_DATABASE_PREFIX: this.#prefix,
-        DEV_LOG_FORMAT: 'json',
-        POSTGRES_URL,
-        NO_COLOR: '1',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#runner = runner;
-    const exit = new Promise<number | null>((done) => {
-      runner.once('exit', (code) => {
-        done(code);
-      });
-    });
-    this.#exit = exit;
-    await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => {
-        fail(new Error(`not ready in time:\n${this.output}`));
-      }, 80_000);
-      const watch = (chunk: Buffer) => {
-        this.output += chunk.toString();
-        if (this.output.includes('the platform is ready')) {
-          clearTimeout(timer);
-          ready();
-        }
-      };
-      runner.stdout.on('data', watch);
-      runner.stderr.on('data', watch);
-      void exit.then((code) => {
-        clearTimeout(timer);
-        fail(new Error(`dev runner exited with ${String(code)}:\n${this.output}`));
-      });
-    });
-  }
-
-  /** The JSON log lines a process printed: every line names its process in `service_name` (Envoy's too). */
-  logs(name: string): Record<string, unknown>[] {
-    return this.output.split('\n').flatMap((line) => {
-      if (!line.startsWith('{')) return [];
-      try {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        return parsed.service_name === name ? [parsed] : [];
-      } catch {
-        return [];
-      }
-    });
-  }
-
-  async stop(): Promise<void> {
-    const runner = this.#runner;
-    if (runner && runner.exitCode === null && runner.signalCode === null) {
-      runner.kill('SIGINT');
-      const stopped = await Promise.race([
-        this.#exit!.then(() => true),
-        new Promise<false>((done) => {
-          setTimeout(() => {
-            done(false);
-          }, 20_000).unref();
-        }),
-      ]);
-      if (!stopped) runner.kill('SIGKILL');
-    }
-    for (const store of ['user', 'case', 'audit'])
-      await dropDatabase(new URL(`/${this.#prefix}${store}`, POSTGRES_URL).toString());
-    rmSync(this.#stateDir, { recursive: true, force: true });
-  }
-}
-
 /** Logs in as admin, creates an owner, then creates one case through Envoy; returns its id and request ID. */
 async function createCase(gateway: string): Promise<{ caseId: string; requestId: string }> {
   const token = await login(gateway, 'admin');
@@ -256,12 +150,13 @@ async function createCase(gateway: string): Promise<{ caseId: string; requestId:
 describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function () {
   describe('with an OTLP receiver', function () {
     const receiver = new OtlpReceiver();
-    const platform = new DevPlatform();
+    const platform = new DevRunner();
 
     before(async function () {
       this.timeout(90_000);
       const port = await receiver.listen();
       await platform.start({
+        DEV_LOG_FORMAT: 'json',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
@@ -378,12 +273,13 @@ describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function 
   });
 
   describe('with no OTLP receiver listening', function () {
-    const platform = new DevPlatform();
+    const platform = new DevRunner();
 
     before(async function () {
       this.timeout(90_000);
       const closed = await freePort();
       await platform.start({
+        DEV_LOG_FORMAT: 'json',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`,
         OTEL_BSP_SCHEDULE_DELAY: '200',
       });

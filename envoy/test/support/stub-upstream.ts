@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { JSONWebKeySet } from 'jose';
-import { JWT_POLICY } from '../../src/gateway.ts';
+import { JWT_POLICY, SERVICES, type ServiceName } from '../../src/gateway.ts';
+import { freePort } from '../../src/testing/envoy-process.ts';
 
 /** A request as the stub service received it. */
 export interface RecordedRequest {
@@ -106,4 +107,27 @@ export async function startStubUpstream(name: string, options: StubUpstreamOptio
     close,
     listen,
   };
+}
+
+/**
+ * A stub for every service behind the gateway, each on a free port; auth-service serves `jwks`, and a
+ * service named in `held` answers only once its promise settles.
+ */
+export async function startServiceStubs(
+  jwks: JSONWebKeySet,
+  held: Partial<Record<ServiceName, Promise<void>>> = {},
+): Promise<{ stubs: Map<ServiceName, StubUpstream>; servicePorts: Partial<Record<ServiceName, number>> }> {
+  const stubs = new Map<ServiceName, StubUpstream>();
+  const servicePorts: Partial<Record<ServiceName, number>> = {};
+  for (const service of SERVICES) {
+    const holdUntil = held[service.name];
+    const upstream = await startStubUpstream(service.name, {
+      port: await freePort(),
+      ...(service.name === 'auth-service' ? { jwks } : {}),
+      ...(holdUntil ? { holdUntil } : {}),
+    });
+    stubs.set(service.name, upstream);
+    servicePorts[service.name] = upstream.port;
+  }
+  return { stubs, servicePorts };
 }
