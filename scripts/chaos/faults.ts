@@ -1,0 +1,78 @@
+/**
+ * The faults, one every interval, in turn: SIGKILL each service and Envoy (the dev runner starts them
+ * again after its back-off, as a kubelet would), SIGKILL Redis (brought back empty a few seconds later),
+ * and Postgres dropping every connection of the platform's databases (what clients see of a restart).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { platformPids } from '../bench/process-stats.ts';
+import type { ChaosRedis } from './redis-server.ts';
+
+export const FAULTS = [
+  'case-service',
+  'redis',
+  'scoring-service',
+  'gateway',
+  'audit-telemetry-service',
+  'postgres',
+  'user-service',
+  'auth-service',
+] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface FaultRecord {
+  readonly fault: Fault;
+  /** ms since the epoch */
+  readonly at: number;
+  readonly detail: string;
+}
+
+export interface FaultContext {
+  readonly runnerPid: number;
+  readonly redis: ChaosRedis;
+  /** A connection to the server's maintenance database, to end the platform's connections. */
+  readonly postgresUrl: string;
+  readonly databasePrefix: string;
+  readonly redisDownMs: number;
+}
+
+function killProcess(context: FaultContext, name: string): string {
+  // The runner names Envoy "gateway"; /proc knows it by its binary.
+  const pid = platformPids(context.runnerPid).get(name === 'gateway' ? 'envoy' : name);
+  if (pid === undefined) return 'not running (still restarting?): skipped';
+  process.kill(pid, 'SIGKILL');
+  return `SIGKILL pid ${pid}`;
+}
+
+async function dropConnections(context: FaultContext): Promise<string> {
+  const client = new pg.Client({ connectionString: context.postgresUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname LIKE $1 AND pid <> pg_backend_pid()`,
+      [`${context.databasePrefix}%`],
+    );
+    return `${rowCount ?? 0} connections terminated`;
+  } finally {
+    await client.end();
+  }
+}
+
+async function restartRedis(context: FaultContext): Promise<string> {
+  await context.redis.kill();
+  await sleep(context.redisDownMs);
+  await context.redis.start();
+  return `SIGKILL, back empty after ${context.redisDownMs} ms`;
+}
+
+export async function inject(fault: Fault, context: FaultContext): Promise<FaultRecord> {
+  const at = Date.now();
+  const detail =
+    fault === 'redis'
+      ? await restartRedis(context)
+      : fault === 'postgres'
+        ? await dropConnections(context)
+        : killProcess(context, fault);
+  return { fault, at, detail };
+}
