@@ -1,20 +1,8 @@
 /** Local ports and HTTP polling. */
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => {
-        done(port);
-      });
-    });
-  });
-}
+// One way to pick a port everywhere (see @mrp/gateway/testing: outside the kernel's ephemeral range).
+export { freePort } from '@mrp/gateway/testing';
 
 /** Whether `url` answers 200 now (a refused connection or a slow answer is a no). */
 export async function answers200(url: string): Promise<boolean> {

@@ -233,22 +233,34 @@ export async function validateEnvoyConfig(config: object, binary = 'envoy'): Pro
   }
 }
 
-/** A TCP port that was free a moment ago on `host` (bind to port 0, read it, close). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+/**
+ * Ports handed out below the kernel's ephemeral range (32768 and up on Linux): a port the kernel picks
+ * for "port 0" comes from that range, where any outgoing connection may take it before the test's server
+ * binds it; below it, only another listener can.
+ */
+const FREE_PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
+async function bindable(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('the probe socket has no port'));
-        return;
-      }
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, host, () => {
       server.close(() => {
-        resolve(address.port);
+        resolve(true);
       });
     });
   });
+}
+
+/** A TCP port that was free a moment ago on `host`, chosen at random outside the ephemeral range. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port =
+      FREE_PORT_RANGE.from + Math.floor(Math.random() * (FREE_PORT_RANGE.to - FREE_PORT_RANGE.from));
+    if (await bindable(port, host)) return port;
+  }
+  throw new Error(`no free port between ${FREE_PORT_RANGE.from} and ${FREE_PORT_RANGE.to} on ${host}`);
 }
