@@ -210,6 +210,34 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       expect(valid.headers.get('idempotent-replayed')).to.equal(null);
     });
 
+    it('a create that fails after storing its case frees its key: the retry gets that case at once, not 409', async () => {
+      const key = `key-${randomUUID()}`;
+      const body = buildCase();
+      // A fault after the case is stored: the database refuses the score_pending event that follows it.
+      await db.query(
+        "ALTER TABLE outbox ADD CONSTRAINT test_refuse_score_pending CHECK (payload->>'type' <> 'score_pending') NOT VALID",
+      );
+      let failed;
+      try {
+        failed = await create('v1', body, { key });
+      } finally {
+        await db.query('ALTER TABLE outbox DROP CONSTRAINT test_refuse_score_pending');
+      }
+      expectProblem(failed, 500, 'internal_error');
+      const stored = await db.query<{ id: string }>('SELECT id FROM cases WHERE owner_id = $1', [
+        body.owner_id,
+      ]);
+      expect(stored.rows).to.have.length(1);
+
+      const retried = await create('v1', body, { key });
+      expect(retried.status, retried.text).to.equal(201);
+      expect(retried.headers.get('idempotent-replayed')).to.equal('true');
+      expect(asRecord(retried.body).id).to.equal(stored.rows[0]!.id);
+      expect(await count('SELECT count(*) AS n FROM cases WHERE owner_id = $1', [body.owner_id])).to.equal(1);
+      const again = await create('v1', body, { key });
+      expect(again.body).to.deep.equal(retried.body);
+    });
+
     it('a malformed key is 400', async () => {
       expectProblem(
         await create('v1', buildCase(), { key: 'has spaces in it' }),

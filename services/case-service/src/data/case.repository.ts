@@ -124,7 +124,8 @@ export const caseRepository = {
               VALUES ($14, $15, $16, $1, now() + make_interval(secs => $17))
               ON CONFLICT (owner, key) DO UPDATE
                 SET request_hash = EXCLUDED.request_hash, case_id = EXCLUDED.case_id, response_status = NULL,
-                    response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
+                    response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at,
+                    abandoned = false
                 WHERE current.expires_at <= now()
               RETURNING 1),
             ${insert('WHERE EXISTS (SELECT 1 FROM claim)')}

@@ -6,6 +6,8 @@ export interface IdempotencyRecord {
   responseStatus: number | null;
   responseBody: unknown;
   createdAt: Date;
+  /** The first request failed after storing its case: a retry is answered with the case at once. */
+  abandoned: boolean;
 }
 
 interface Row {
@@ -14,6 +16,7 @@ interface Row {
   response_status: number | null;
   response_body: unknown;
   created_at: Date;
+  abandoned: boolean;
 }
 
 /** Idempotency keys of case creation, scoped to the caller. */
@@ -22,7 +25,7 @@ export const idempotencyRepository = {
   async find(db: Queryable, owner: string, key: string): Promise<IdempotencyRecord | undefined> {
     const { rows } = await db.query<Row>({
       name: 'idempotency_find',
-      text: 'SELECT request_hash, case_id, response_status, response_body, created_at FROM idempotency_keys WHERE owner = $1 AND key = $2',
+      text: 'SELECT request_hash, case_id, response_status, response_body, created_at, abandoned FROM idempotency_keys WHERE owner = $1 AND key = $2',
       values: [owner, key],
     });
     const row = rows[0];
@@ -33,7 +36,16 @@ export const idempotencyRepository = {
         responseStatus: row.response_status,
         responseBody: row.response_body,
         createdAt: row.created_at,
+        abandoned: row.abandoned,
       }
+    );
+  },
+
+  /** Marks a key whose request failed after storing its case (a no-op once it has an answer). */
+  async abandon(db: Queryable, owner: string, key: string): Promise<void> {
+    await db.query(
+      'UPDATE idempotency_keys SET abandoned = true WHERE owner = $1 AND key = $2 AND response_status IS NULL',
+      [owner, key],
     );
   },
 

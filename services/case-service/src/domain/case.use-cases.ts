@@ -196,11 +196,21 @@ export class CaseUseCases {
     if (!record) return this.#answerExisting(version, hash, caller, idempotencyKey!);
     this.#onEvents();
 
-    const scored = await this.#scoreAndStore(record, caller, caller.token, this.#options.pendingRetryMs);
-    const body = presentCase(version, scored);
-    if (idempotencyKey !== undefined)
-      await idempotencyRepository.complete(this.#pool, caller.subject, idempotencyKey, 201, body);
-    return { status: 201, body, replayed: false };
+    try {
+      const scored = await this.#scoreAndStore(record, caller, caller.token, this.#options.pendingRetryMs);
+      const body = presentCase(version, scored);
+      if (idempotencyKey !== undefined)
+        await idempotencyRepository.complete(this.#pool, caller.subject, idempotencyKey, 201, body);
+      return { status: 201, body, replayed: false };
+    } catch (error) {
+      // The case is stored and its event with it: the client's retry gets that case at once rather than
+      // 409 until the in-flight window passes (best effort: the database may be what failed).
+      if (idempotencyKey !== undefined)
+        await idempotencyRepository
+          .abandon(this.#pool, caller.subject, idempotencyKey)
+          .catch(() => undefined);
+      throw error;
+    }
   }
 
   /** The answer for a key another request holds: its stored answer, a 422 for another body, or a 409. */
@@ -222,7 +232,8 @@ export class CaseUseCases {
     }
     if (existing.responseStatus !== null)
       return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
-    const abandoned = Date.now() - existing.createdAt.getTime() > this.#options.idempotencyInFlightMs;
+    const abandoned =
+      existing.abandoned || Date.now() - existing.createdAt.getTime() > this.#options.idempotencyInFlightMs;
     if (abandoned && existing.caseId) {
       // The first request died after creating the case: answer with the case as it is now.
       const record = await caseRepository.findById(this.#pool, existing.caseId);
