@@ -1,4 +1,10 @@
-import type { Logger, Pool, PoolClient, MetricsRegistry } from '@mrp/platform';
+import {
+  withTransaction,
+  type Logger,
+  type Pool,
+  type PoolClient,
+  type MetricsRegistry,
+} from '@mrp/platform';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { assertValidEnvelope, type EventEnvelope } from './envelope.ts';
@@ -132,20 +138,14 @@ export class OutboxRelay {
   /** Publishes one batch; resolves with how many events it published. */
   async relayOnce(): Promise<number> {
     await this.#replayIfRedisLostData();
-    const client = await this.#options.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    const published = await withTransaction(this.#options.pool, async (client) => {
       const { rows } = await client.query<{ id: string; stream: string; payload: string }>(
         `SELECT id, stream, payload::text AS payload FROM outbox
           WHERE published_at IS NULL AND pg_try_advisory_xact_lock($2, hashtext(aggregate_id))
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.#options.batchSize, RELAY_LOCK_CLASS],
       );
-      if (rows.length === 0) {
-        await client.query('COMMIT');
-        return 0;
-      }
+      if (rows.length === 0) return 0;
       const pipeline = this.#options.redis.pipeline();
       for (const row of rows)
         pipeline.xadd(row.stream, 'MAXLEN', '~', STREAM_MAX_LENGTH, '*', EVENT_FIELD, row.payload);
@@ -156,18 +156,10 @@ export class OutboxRelay {
       await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [
         rows.map((row) => row.id),
       ]);
-      await client.query('COMMIT');
-      this.#published.inc(rows.length);
       return rows.length;
-    } catch (error) {
-      // A connection whose ROLLBACK fails (timed out, dropped) is closed rather than pooled again.
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
+    this.#published.inc(published);
+    return published;
   }
 
   /** If the marker is gone, Redis lost its data: unmark recent events so they are published again. */

@@ -38,6 +38,28 @@ export function createPool(options: PoolOptions, logger?: Logger): Pool {
   return pool;
 }
 
+/**
+ * Runs `work` in a transaction on one pooled connection: COMMIT when it resolves, ROLLBACK when it throws.
+ * A connection whose ROLLBACK fails too (timed out, dropped) is closed rather than pooled again.
+ */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
 /** Readiness check: the database answers a trivial query. */
 export function postgresReadiness(pool: Pool): ReadinessCheck {
   return {

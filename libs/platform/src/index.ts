@@ -43,6 +43,7 @@ export {
   postgresReadiness,
   runMigrations,
   waitForDatabase,
+  withTransaction,
   type MigrationJobOptions,
   PG_FOREIGN_KEY_VIOLATION,
   PG_UNIQUE_VIOLATION,

@@ -7,6 +7,7 @@ import {
   type Logger,
   type Pool,
   type PoolClient,
+  withTransaction,
 } from '@mrp/platform';
 import { createEvent, enqueueRow, outboxRow, type EventType, type OutboxRow } from '@mrp/events';
 import type { Priority } from '@mrp/schemas';
@@ -102,22 +103,7 @@ export class CaseUseCases {
   }
 
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      // A connection whose ROLLBACK fails (timed out, dropped) is closed rather than pooled again.
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    return withTransaction(this.#pool, work);
   }
 
   /** A case event as the values of its outbox row. */
