@@ -113,6 +113,12 @@ export const JWT_POLICY = {
   jwksCacheSeconds: 300,
   /** After a failed fetch (auth-service not up yet), try again this soon. */
   jwksFailedRefetchMs: 1000,
+  /**
+   * Tokens Envoy remembers as verified (per worker thread, least recently used out), each until its own
+   * `exp`: a client's next request with the same token skips the ES256 check. The cache is not emptied
+   * when the key set changes; the services verify every token again against the current keys (ADR 0016).
+   */
+  verifiedTokenCacheSize: 1000,
   tokenHeader: 'authorization',
   tokenPrefix: 'Bearer ',
   clockSkewSeconds: 30,

@@ -393,6 +393,7 @@ function jwtAuthentication(target: RenderTarget): JsonObject {
         forward_payload_header: JWT_POLICY.payloadHeader,
         clock_skew_seconds: JWT_POLICY.clockSkewSeconds,
         payload_in_metadata: 'jwt_payload',
+        jwt_cache_config: { jwt_cache_size: JWT_POLICY.verifiedTokenCacheSize },
       },
     },
     // First match wins: the public endpoints need nothing, everything else (unrouted paths too) needs a

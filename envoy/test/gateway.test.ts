@@ -154,6 +154,39 @@ describe('gateway (real Envoy, stub services)', function () {
       });
     }
 
+    it('when the same token comes again, Envoy takes it from its cache of verified tokens; another token is verified on its own', async function () {
+      const cacheStats = async (): Promise<Record<string, number>> => {
+        const text = await (await fetch(`${envoy!.adminUrl}/stats?filter=jwt_cache_`)).text();
+        return Object.fromEntries(
+          text
+            .trim()
+            .split('\n')
+            .map((line) => line.split(': '))
+            .map(([name, value]) => [String(name).replace(/.*\./, ''), Number(value)]),
+        );
+      };
+      const fresh = await tokens.sign({ sub: 'user-00000000-0000-4000-8000-00000000cafe' });
+      const before = await cacheStats();
+      for (let round = 0; round < 3; round += 1) {
+        const response = await call({ path: '/v1/users/42', headers: { authorization: `Bearer ${fresh}` } });
+        expect(response.status, response.text).to.equal(200);
+      }
+      const after = await cacheStats();
+      // Each of Envoy's two worker threads has a cache of its own: the token is verified once by each
+      // worker that sees it, and found in the cache after that.
+      const misses = after.jwt_cache_miss! - before.jwt_cache_miss!;
+      const hits = after.jwt_cache_hit! - before.jwt_cache_hit!;
+      expect(misses + hits, 'every request looked in the cache').to.equal(3);
+      expect(misses, 'verified by at most each worker').to.be.within(1, 2);
+      expect(hits, 'found in the cache at least once').to.be.at.least(1);
+      // A token that differs only in its signature is a different cache key: it is verified, and refused.
+      const forged = `${fresh.slice(0, fresh.lastIndexOf('.'))}.${(await tokens.signWithForeignKey()).split('.')[2]}`;
+      expectProblem(
+        await call({ path: '/v1/users/42', headers: { authorization: `Bearer ${forged}` } }),
+        401,
+      );
+    });
+
     it('when the token is valid, it reaches the service with Authorization intact and the verified claims in x-jwt-payload', async function () {
       const response = await authorized('/v1/users/42');
       expect(response.status, response.text).to.equal(200);
