@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.ts';
 import type { ServiceApp } from './app.ts';
-import { shutdownTelemetry } from './tracing.ts';
+import { shutdownTelemetry, traceRequests } from './tracing.ts';
 
 export interface RunningServer {
   readonly server: Server;
@@ -15,9 +15,11 @@ export interface RunningServer {
 /** Listens on `port` (0 picks a free one) and resolves once the socket is bound. */
 export async function listen(service: ServiceApp, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   const handle = service.app.callback();
-  const server = createServer((request, response) => {
-    void handle(request, response);
-  });
+  const server = createServer(
+    traceRequests((request, response) => {
+      void handle(request, response);
+    }),
+  );
   // Envoy keeps upstream connections alive for up to an hour by default; stay open longer than it does
   // so it never reuses a connection we are closing.
   server.keepAliveTimeout = 65_000;

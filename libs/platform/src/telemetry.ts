@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { IncomingMessage } from 'node:http';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -20,9 +18,6 @@ import {
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { SDK_KEY, type TelemetryGlobal } from './tracing.ts';
 import { samplerFromEnvironment } from './telemetry/sampler.ts';
-
-/** Operational endpoints polled by probes and scrapers: tracing them would only add noise. */
-const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The version in the nearest package.json above the entry point (`service.version`). */
 function entryPackageVersion(): string | undefined {
@@ -52,9 +47,10 @@ export interface TelemetryOptions {
 /**
  * Starts tracing unless `OTEL_SDK_DISABLED=true`: a tracer provider exporting OTLP/HTTP (JSON) to
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (default http://localhost:4318) in batches, W3C trace context and
- * baggage, and http, fetch (undici), pg and ioredis instrumentation (the server span is named after the
- * route by the app itself: recordRoute). Must run before those libraries load (see telemetry/register.ts). Exports fail quietly: without a collector, spans are
- * dropped and requests are unaffected.
+ * baggage, and fetch (undici), pg and ioredis instrumentation. The HTTP server span is the platform's own
+ * (traceRequests in tracing.ts, started by listen()). Must run before the instrumented libraries load (see
+ * telemetry/register.ts). Exports fail quietly: without a collector, spans are dropped and requests are
+ * unaffected.
  *
  * Only the trace pipeline is loaded: the all-in-one NodeSDK also starts OTLP metric and log exporters
  * by default (the platform's metrics are Prometheus, its logs are stdout), which cost memory, start-up
@@ -90,10 +86,6 @@ export function startTelemetry(options: TelemetryOptions = {}): boolean {
   const disableInstrumentations = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request: IncomingMessage) =>
-          UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
-      }),
       new UndiciInstrumentation(),
       // Background work (outbox relay, consumer reads) would otherwise start a trace per poll.
       new PgInstrumentation({ requireParentSpan: true }),
