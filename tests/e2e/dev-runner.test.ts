@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { DevRunner } from '../support/dev-runner.ts';
 import { eventually } from '../support/eventually.ts';
-import { request } from '../support/http.ts';
+import { asRecord, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 
 const answers = async (url: string): Promise<boolean> =>
@@ -15,7 +16,9 @@ describe('the dev runner (scripts/dev.ts)', () => {
 
   before(async function () {
     this.timeout(90_000);
-    await dev.start();
+    // Scoring answers slowly (and case-service waits for it): creates stay in flight long enough to be
+    // caught by a SIGTERM.
+    await dev.start({ SCORING_FAULT_LATENCY_MS: '1500', SCORING_ATTEMPT_TIMEOUT_MS: '5000' });
   });
 
   after(async function () {
@@ -55,6 +58,55 @@ describe('the dev runner (scripts/dev.ts)', () => {
     const listed = await request(`${gateway}/v1/cases?limit=1`, { token: await login(gateway, 'viewer') });
     expect(listed.status, listed.text).to.equal(200);
     expect(dev.isRunning(), 'the runner').to.equal(true);
+  });
+
+  it('lets a case-service stopped with SIGTERM answer the creates in flight, then starts it again; each case reaches the audit log once', async function () {
+    this.timeout(90_000);
+    const gateway = dev.gateway;
+    const analyst = await login(gateway, 'analyst');
+    const viewer = await login(gateway, 'viewer');
+    const stopped = dev.childPid('services/case-service/');
+    expect(stopped, 'the case-service process').to.be.a('number');
+    const run = randomUUID().slice(0, 8);
+    const titles = Array.from({ length: 6 }, (_, index) => `In flight ${run} ${index}`);
+    // Scoring answers only after SCORING_FAULT_LATENCY_MS (set at start): each create has stored its case
+    // and waits for its score when the signal arrives.
+    const creates = titles.map((title, index) =>
+      request(`${gateway}/v1/cases`, {
+        method: 'POST',
+        token: analyst,
+        headers: { 'idempotency-key': `sigterm-${run}-${index}` },
+        json: { title, owner_id: randomUUID() },
+      }),
+    );
+    await eventually(
+      async () => {
+        const page = await request(`${gateway}/v1/cases?limit=50`, { token: viewer });
+        const stored = (asRecord(page.body).items as { title: string }[]).map((item) => item.title);
+        expect(stored, 'every create has stored its case').to.include.members(titles);
+      },
+      50,
+      100,
+    );
+    process.kill(stopped!, 'SIGTERM');
+
+    const answers = await Promise.all(creates);
+    for (const answer of answers) expect(answer.status, answer.text).to.equal(201);
+    await eventually(() => {
+      expect(dev.output).to.match(/case-service exited \(code 0\); restarting it in/);
+    }, 100);
+    expect(dev.output, 'its own shutdown log').to.match(/^case-service +\| .*stopped/m);
+
+    // The relay stopped at a safe point: what it had not published yet, the next case-service publishes.
+    const admin = await login(gateway, 'admin');
+    const ids = answers.map((answer) => String(asRecord(answer.body).id));
+    await eventually(async () => {
+      for (const id of ids) {
+        const audit = await request(`${gateway}/v1/audit?case_id=${id}&type=case_created`, { token: admin });
+        expect(audit.status, audit.text).to.equal(200);
+        expect(asRecord(audit.body).items, `case_created of ${id}`).to.have.length(1);
+      }
+    }, 300);
   });
 
   it('starts Envoy again when it is killed, and the gateway answers again', async function () {
