@@ -1,6 +1,7 @@
 /**
  * `make bench`: a load benchmark of the whole platform through the real Envoy. Measures the ceilings (a
- * bare Koa handler behind a plain Envoy, Envoy's direct_response, bare Koa alone), then, once per trace
+ * bare Koa handler behind a plain Envoy, Envoy's direct_response, bare Koa alone, Koa doing the read's one
+ * Postgres query behind the plain Envoy), then, once per trace
  * sampler, starts scripts/dev.ts on free ports with its own databases, Redis logical database and state
  * directory and measures an authenticated read (the baseline), case creation, the event lag from a case to
  * its audit entry, and the platform's processes; prints tables and one JSON line; and always stops what it
@@ -67,7 +68,7 @@ async function prepare(
 async function main(): Promise<void> {
   const startedAt = new Date();
   const context = await prepare(randomBytes(3).toString('hex'), startedAt);
-  const ceilings = await measureCeilings(context.stateDir, context.log);
+  const ceilings = await measureCeilings(context.stateDir, context.databasePrefix, context.log);
   // Every sampler gets a freshly started platform on the same stores: the cases of the first run are still
   // there for the second, which changes nothing a page of one case or an insert costs.
   const measured: RunFigures[] = [];

@@ -1,23 +1,58 @@
 /**
  * The ceilings, measured in the same run with the same Envoy binary, connections and duration as the
  * scenarios: a bare Koa handler behind a plain Envoy (the ceiling the targets are ratios of), Envoy's own
- * direct_response, and the bare Koa handler without Envoy.
+ * direct_response, the bare Koa handler without Envoy, and a Koa handler that does only the read's one
+ * Postgres query, behind the plain Envoy: what a read could reach with nothing of the platform around it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { dropDatabase, ensureDatabase } from '@mrp/platform';
 import { killGroup, onRelease, phase, trackGroup } from './lifecycle.ts';
 import { runLoad, warmUp, type LoadFigures, type LoadPlan } from './load.ts';
 import { firstOk, freePort } from './net.ts';
 import { DIRECT_PATH, plainEnvoyConfig } from './plain-envoy.ts';
-import { CONNECTIONS, DURATION_S, ROOT } from './settings.ts';
+import { CONNECTIONS, DURATION_S, POSTGRES_URL, ROOT } from './settings.ts';
 
 export interface Ceilings {
   readonly koa_behind_envoy: LoadFigures;
   readonly envoy_direct_response: LoadFigures;
   readonly koa_direct: LoadFigures;
+  readonly koa_query_behind_envoy: LoadFigures;
+}
+
+/** Rows in the query ceiling's table: enough for the index to be used, as in the platform's runs. */
+const CEILING_ROWS = 2000;
+
+/**
+ * The query ceiling's database, `<prefix>ceiling`: a cases table with the columns the page reads, its
+ * keyset index and some rows. Dropped at cleanup.
+ */
+async function ceilingDatabase(databasePrefix: string): Promise<string> {
+  const url = new URL(`/${databasePrefix}ceiling`, POSTGRES_URL).toString();
+  await ensureDatabase(url);
+  onRelease('drop the ceiling database', () => dropDatabase(url));
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS cases (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        title text NOT NULL,
+        status text NOT NULL DEFAULT 'NEW',
+        owner_id uuid NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX IF NOT EXISTS cases_keyset ON cases (created_at DESC, id DESC);
+      INSERT INTO cases (title, owner_id) SELECT 'Bench', gen_random_uuid() FROM generate_series(1, ${CEILING_ROWS});
+      ANALYZE cases;`);
+  } finally {
+    await client.end();
+  }
+  return url;
 }
 
 /**
@@ -89,8 +124,12 @@ async function measure(plan: LoadPlan): Promise<LoadFigures> {
   return runLoad(plan);
 }
 
-/** Starts the bare Koa process and the plain Envoy in front of it, measures the three, and stops both. */
-export async function measureCeilings(stateDir: string, log: WriteStream): Promise<Ceilings> {
+/** Starts the bare Koa process and the plain Envoy in front of it, measures the four, and stops both. */
+export async function measureCeilings(
+  stateDir: string,
+  databasePrefix: string,
+  log: WriteStream,
+): Promise<Ceilings> {
   const ports = { upstream: await freePort(), listener: await freePort(), admin: await freePort() };
   const configFile = join(stateDir, 'plain-envoy.json');
   writeFileSync(configFile, JSON.stringify(plainEnvoyConfig(ports), null, 2));
@@ -100,7 +139,7 @@ export async function measureCeilings(stateDir: string, log: WriteStream): Promi
   const koa = startHelper(
     'bare-koa',
     process.execPath,
-    ['scripts/bench/bare-koa.ts', String(ports.upstream)],
+    ['scripts/bench/bare-koa.ts', String(ports.upstream), await ceilingDatabase(databasePrefix)],
     log,
   );
   const envoy = startHelper(
@@ -119,8 +158,16 @@ export async function measureCeilings(stateDir: string, log: WriteStream): Promi
     ceilingPlan('Envoy direct_response', `http://127.0.0.1:${ports.listener}${DIRECT_PATH}`),
   );
   const koaDirect = await measure(ceilingPlan('bare Koa, no Envoy', `http://127.0.0.1:${ports.upstream}/`));
+  const koaQuery = await measure(
+    ceilingPlan('Koa + one Postgres query, plain Envoy', `http://127.0.0.1:${ports.listener}/query`),
+  );
 
   // Stopped before the platform starts, so that they take nothing from it.
   await Promise.all([envoy.stop(), koa.stop()]);
-  return { koa_behind_envoy: koaBehindEnvoy, envoy_direct_response: directResponse, koa_direct: koaDirect };
+  return {
+    koa_behind_envoy: koaBehindEnvoy,
+    envoy_direct_response: directResponse,
+    koa_direct: koaDirect,
+    koa_query_behind_envoy: koaQuery,
+  };
 }

@@ -86,7 +86,12 @@ function runProblems(run: RunFigures): string[] {
 
 /** The ceilings in the order they are measured and printed; the first is the one the ratios use. */
 function ceilingLoads(ceilings: Ceilings): LoadFigures[] {
-  return [ceilings.koa_behind_envoy, ceilings.envoy_direct_response, ceilings.koa_direct];
+  return [
+    ceilings.koa_behind_envoy,
+    ceilings.envoy_direct_response,
+    ceilings.koa_direct,
+    ceilings.koa_query_behind_envoy,
+  ];
 }
 
 export function allProblems(ceilings: Ceilings, measured: readonly RunFigures[]): string[] {
@@ -108,6 +113,9 @@ function ratiosOf(run: RunFigures, ceilings: Ceilings) {
   return {
     read_to_ceiling: ratioOf(run.baseline.rps, ceiling),
     create_to_ceiling: ratioOf(run.create.rps, ceiling),
+    // Not a target: how close the read comes to the same query with nothing of the platform around it.
+    read_to_query_ceiling: ratioOf(run.baseline.rps, ceilings.koa_query_behind_envoy.rps),
+    query_ceiling_to_ceiling: ratioOf(ceilings.koa_query_behind_envoy.rps, ceiling),
   };
 }
 
@@ -291,6 +299,8 @@ function runLines(run: RunFigures, ceilings: Ceilings): string[] {
     `create / baseline throughput: ${fmt(ratio, 3)}${RATIO_NOTES[baselineBound(run.baseline)]}`,
     targetLine('reads', ratios.read_to_ceiling, TARGETS.read_to_ceiling),
     targetLine('creates', ratios.create_to_ceiling, TARGETS.create_to_ceiling),
+    `reads / the query ceiling (Koa + one Postgres query, plain Envoy): ${fmt(ratios.read_to_query_ceiling, 3)}; ` +
+      `that ceiling / the ceiling: ${fmt(ratios.query_ceiling_to_ceiling, 3)}`,
     lagLine(run),
     readyLine(run),
     '',
@@ -421,6 +431,7 @@ export function jsonLine(
       koa_behind_envoy: ceilingJson(ceilings.koa_behind_envoy),
       envoy_direct_response: ceilingJson(ceilings.envoy_direct_response),
       koa_direct: ceilingJson(ceilings.koa_direct),
+      koa_query_behind_envoy: ceilingJson(ceilings.koa_query_behind_envoy),
     },
     targets: TARGETS,
     runs: all,
