@@ -93,7 +93,10 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
   }
 }
 
-/** Drops a database (tests clean up their own). */
+/** How long dropDatabase waits for the database's connections to close by themselves (ms). */
+const DROP_GRACE_MS = 500;
+
+/** Drops a database (tests clean up their own), ending the connections still open after a short grace. */
 export async function dropDatabase(connectionString: string): Promise<void> {
   const url = new URL(connectionString);
   const name = decodeURIComponent(url.pathname.slice(1));
@@ -102,6 +105,17 @@ export async function dropDatabase(connectionString: string): Promise<void> {
   const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
+    // A pool's end() resolves before its sockets are gone: give connections that are closing a moment to
+    // go, so that FORCE only ends the ones nobody closes (a client that is ending has no handler left for
+    // the "terminating connection" error FORCE would send it).
+    for (let waited = 0; waited < DROP_GRACE_MS; waited += 25) {
+      const { rows } = await client.query<{ open: number }>(
+        'SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1',
+        [name],
+      );
+      if (rows[0]?.open === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   } finally {
     await client.end();
