@@ -13,6 +13,16 @@ export const authServiceConfigSpec = {
     min: 10,
     max: 3600,
   }),
+  keysDir: env.optional(
+    'AUTH_KEYS_DIR',
+    'A directory of PEM keys, re-read while running: current.pem signs, next.pem and previous.pem are only published (rotation: docs/runbook.md). Takes precedence over AUTH_SIGNING_KEY_FILE and AUTH_SIGNING_KEY.',
+  ),
+  keysReloadMs: env.int(
+    'AUTH_KEYS_RELOAD_MS',
+    10_000,
+    'How often the files of AUTH_KEYS_DIR are read again.',
+    { min: 100, max: 3_600_000 },
+  ),
   signingKeyFile: env.optional(
     'AUTH_SIGNING_KEY_FILE',
     'PKCS#8 PEM file of the ES256 private key that signs tokens.',
@@ -61,8 +71,10 @@ export function loadAuthServiceConfig(
       ? { ...loaded, serviceClients: [...DEV_SERVICE_CLIENTS] }
       : loaded;
   const problems: string[] = [];
-  if (config.appEnv === 'production' && !config.signingKeyFile && !config.signingKeyPem) {
-    problems.push('AUTH_SIGNING_KEY_FILE or AUTH_SIGNING_KEY is required when APP_ENV=production');
+  if (config.appEnv === 'production' && !config.keysDir && !config.signingKeyFile && !config.signingKeyPem) {
+    problems.push(
+      'AUTH_KEYS_DIR, AUTH_SIGNING_KEY_FILE or AUTH_SIGNING_KEY is required when APP_ENV=production',
+    );
   }
   for (const client of config.serviceClients) {
     const [name, secret] = [client.slice(0, client.indexOf(':')), client.slice(client.indexOf(':') + 1)];

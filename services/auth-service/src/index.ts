@@ -6,4 +6,5 @@ export {
   SIGNING_ALGORITHM,
   type KeyStore,
 } from './domain/key-store.ts';
+export { KEY_FILES, KeyRing, readKeyDirectory } from './domain/key-ring.ts';
 export { TokenIssuer } from './domain/token-issuer.ts';

@@ -5,6 +5,12 @@ import { loadAuthServiceConfig } from './config.ts';
 runMain(async () => {
   const config = loadAuthServiceConfig();
   const logger = createLogger({ serviceName: SERVICE_NAME, level: config.logLevel });
-  const { service } = await createAuthService(config, logger);
-  await runService({ service, port: config.port, host: config.host, logger });
+  const auth = await createAuthService(config, logger);
+  await runService({
+    service: auth.service,
+    port: config.port,
+    host: config.host,
+    logger,
+    cleanup: [() => auth.close()],
+  });
 });

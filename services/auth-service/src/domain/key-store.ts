@@ -55,8 +55,11 @@ export function generateSigningKeyPem(): string {
  * For development only: the signing key kept in `dir`, generated on first use, so restarts keep
  * issued tokens valid. The folder is git-ignored and the file readable by its owner only.
  */
-export function loadOrCreateDevSigningKey(dir: string): { pem: string; path: string; created: boolean } {
-  const path = join(dir, 'auth-signing-key.pem');
+export function loadOrCreateDevSigningKey(
+  dir: string,
+  fileName = 'auth-signing-key.pem',
+): { pem: string; path: string; created: boolean } {
+  const path = join(dir, fileName);
   if (existsSync(path)) return { pem: readFileSync(path, 'utf8'), path, created: false };
   mkdirSync(dir, { recursive: true });
   const pem = generateSigningKeyPem();

@@ -16,24 +16,26 @@ export interface IssuedToken {
 
 /** Signs short-lived access tokens: `iss`, `aud`, `sub`, `roles`, `jti`, `iat`, `exp`, and `kid` in the header. */
 export class TokenIssuer {
-  readonly #key: SigningKey;
+  readonly #keys: { readonly signing: SigningKey };
   readonly #options: TokenIssuerOptions;
 
-  constructor(key: SigningKey, options: TokenIssuerOptions) {
-    this.#key = key;
+  /** `keys.signing` is read for every token, so a key ring's rotation applies to the next one. */
+  constructor(keys: { readonly signing: SigningKey }, options: TokenIssuerOptions) {
+    this.#keys = keys;
     this.#options = options;
   }
 
   async #sign(subject: string, claims: Record<string, unknown>, ttlSeconds: number): Promise<IssuedToken> {
+    const key = this.#keys.signing;
     const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: this.#key.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.#options.issuer)
       .setAudience(this.#options.audience)
       .setSubject(subject)
       .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime(`${ttlSeconds}s`)
-      .sign(this.#key.privateKey);
+      .sign(key.privateKey);
     return { token, expiresIn: ttlSeconds };
   }
 
