@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e test-packaging bench chaos lint format format-check typecheck render-gateway clean \
+.PHONY: help install dev test test-unit test-integration test-e2e test-packaging bench chaos rotate-key lint format format-check typecheck render-gateway clean \
 	chart-deps up down tilt helm-test compose-up compose-down k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -35,6 +35,9 @@ chaos: ## Faults under load: kills each service, Envoy, Redis and Postgres conne
 
 bench: ## Load benchmark through Envoy on its own ports, databases and Redis db (docs/benchmarks.md)
 	@$(TOOLCHAIN) node scripts/bench.ts
+
+rotate-key: ## Rotate the signing key of make dev's auth-service without a failed request (STEP=status|prepare|wait|switch|retire; default all)
+	@$(TOOLCHAIN) node scripts/rotate-signing-key.ts $(or $(STEP),rotate) $(ROTATE_ARGS)
 
 lint: ## ESLint (type-aware) and Prettier check
 	@$(TOOLCHAIN) bash -c 'tsc --build && eslint . --max-warnings 0 && prettier --check . --log-level warn'

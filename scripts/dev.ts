@@ -79,7 +79,9 @@ const SERVICES_TO_RUN: readonly LocalService[] = [
     port: portOf('auth-service'),
     entry: 'services/auth-service/src/main.ts',
     env: {
-      AUTH_DEV_KEYS_DIR: join(devDir, 'keys'),
+      // The key directory a rotation works on (make rotate-key); current.pem is generated on first start.
+      AUTH_KEYS_DIR: join(devDir, 'keys'),
+      AUTH_KEYS_RELOAD_MS: process.env.AUTH_KEYS_RELOAD_MS ?? '2000',
       USER_SERVICE_URL: `http://127.0.0.1:${portOf('user-service')}`,
     },
   },
@@ -221,6 +223,10 @@ function renderGateway(): string {
           adminPort,
           servicePorts,
           otlpCollector: gatewayTracing ? otlpCollector() : undefined,
+          // Tests of key rotation shorten Envoy's JWKS cache (seconds); the default is the production one.
+          jwksCacheSeconds: process.env.DEV_GATEWAY_JWKS_CACHE_S
+            ? Number(process.env.DEV_GATEWAY_JWKS_CACHE_S)
+            : undefined,
         }),
       ),
       null,

@@ -76,6 +76,8 @@ export interface RenderTarget {
    * absent, the config has no tracing at all.
    */
   readonly otlpCollector?: Upstream | undefined;
+  /** How long Envoy keeps the JWKS before fetching it again (default JWT_POLICY.jwksCacheSeconds). */
+  readonly jwksCacheSeconds?: number | undefined;
 }
 
 export interface LocalTargetOptions {
@@ -88,6 +90,8 @@ export interface LocalTargetOptions {
   readonly upstreamLimits?: Partial<UpstreamLimits> | undefined;
   /** The OTLP/HTTP collector (an IP address: local clusters are STATIC); no tracing when absent. */
   readonly otlpCollector?: Upstream | undefined;
+  /** A shorter JWKS cache, for tests of key rotation (default JWT_POLICY.jwksCacheSeconds). */
+  readonly jwksCacheSeconds?: number | undefined;
 }
 
 /** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
@@ -108,6 +112,7 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     rateLimits: options.rateLimits,
     upstreamLimits: options.upstreamLimits,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
+    ...(options.jwksCacheSeconds === undefined ? {} : { jwksCacheSeconds: options.jwksCacheSeconds }),
   };
 }
 
@@ -377,7 +382,7 @@ function jwtAuthentication(target: RenderTarget): JsonObject {
             cluster: JWT_POLICY.jwksService,
             timeout: duration(JWT_POLICY.jwksFetchTimeoutMs),
           },
-          cache_duration: duration(JWT_POLICY.jwksCacheSeconds * 1000),
+          cache_duration: duration((target.jwksCacheSeconds ?? JWT_POLICY.jwksCacheSeconds) * 1000),
           // Fetched and refreshed in the background. The listener opens once the first fetch ends,
           // failed or not (bounded by the fetch timeout), so Envoy serves before auth-service is up and
           // retries soon after. Only while no usable keys are cached does a request fetch them itself.

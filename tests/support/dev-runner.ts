@@ -33,6 +33,11 @@ export class DevRunner {
   readonly #prefix = `mrp_test_dev_${randomBytes(3).toString('hex')}_`;
   readonly #stateDir = mkdtempSync(join(tmpdir(), 'mrp-dev-'));
 
+  /** The runner's DEV_STATE_DIR: the rendered Envoy config, and auth-service's key directory `keys/`. */
+  get stateDir(): string {
+    return this.#stateDir;
+  }
+
   get pid(): number {
     return this.#runner!.pid!;
   }
