@@ -3,13 +3,14 @@
  * its key directory (`AUTH_KEYS_DIR`) without a failed request. The steps, each safe to run again:
  *
  * - `prepare`: writes `next.pem`, a new ES256 key. auth-service publishes it at its next reload.
- * - `wait`: until auth-service's JWKS lists it, the gateway accepts a probe token signed with it (so Envoy's
- *   JWKS cache has it: Envoy does not refetch on an unknown `kid`), and `--settle-s` have passed since it
- *   was published (a service refetches its JWKS on an unknown `kid`, at most once per 10 s).
+ * - `wait`: until auth-service's JWKS lists it and one JWKS cache period of the gateway (`--gateway-jwks-s`,
+ *   Envoy's `jwksCacheSeconds`) and `--settle-s` have passed since (Envoy does not refetch on an unknown `kid`,
+ *   and each of its worker threads refreshes on its own schedule; a service refetches on an unknown `kid`
+ *   at most once per 10 s), then checks that the gateway accepts probe tokens signed with it.
  * - `switch`: after `wait`, copies `current.pem` to `previous.pem` and renames `next.pem` to `current.pem`:
  *   new tokens are signed with the new key, tokens signed with the old one still verify.
- * - `retire`: once the longest token lifetime has passed since the switch, removes `previous.pem`; tokens
- *   signed with the old key are refused from then on (by every verifier once its JWKS cache expires).
+ * - `retire`: once the longest token lifetime has passed since the switch, removes `previous.pem`, waits one
+ *   gateway JWKS cache period and checks that the gateway refuses probe tokens signed with the old key.
  * - `rotate`: all of them in turn. `status`: what the directory, the JWKS and the gateway say.
  *
  * docs/runbook.md, "Rotating the signing key", has the procedure for a cluster.
@@ -19,7 +20,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
+import { request } from 'node:http';
 import { createKeyStore, generateSigningKeyPem, KEY_FILES, SIGNING_ALGORITHM } from '@mrp/auth-service';
+import { JWT_POLICY } from '@mrp/gateway';
 
 const STEPS = ['status', 'prepare', 'wait', 'switch', 'retire', 'rotate'] as const;
 type Step = (typeof STEPS)[number];
@@ -31,11 +34,14 @@ const USAGE = `usage: node scripts/rotate-signing-key.ts <${STEPS.join('|')}> [o
   --issuer ISS            iss of the probe token (default mrp-auth)
   --audience AUD          aud of the probe token (default mrp-platform)
   --settle-s N            least time between publishing the next key and the switch (default 15)
+  --gateway-jwks-s N      how long the gateway keeps the JWKS (Envoy's jwksCacheSeconds; default 300)
   --token-lifetime-s N    the longest token lifetime, clock skew included (default 960: 900 + 60)
   --timeout-s N           how long waiting for the verifiers may take (default 600)`;
 
 /** Written by `switch`: when the old key stopped signing (ISO time). */
 const SWITCHED_AT = 'switched-at';
+/** Written by the first `wait` that saw the next key published (ISO time). */
+const PUBLISHED_AT = 'published-at';
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`[rotate-key] ${message}\n`);
@@ -58,6 +64,7 @@ function settings() {
         issuer: { type: 'string', default: 'mrp-auth' },
         audience: { type: 'string', default: 'mrp-platform' },
         'settle-s': { type: 'string', default: '15' },
+        'gateway-jwks-s': { type: 'string', default: String(JWT_POLICY.jwksCacheSeconds) },
         'token-lifetime-s': { type: 'string', default: '960' },
         'timeout-s': { type: 'string', default: '600' },
         help: { type: 'boolean', default: false },
@@ -73,7 +80,7 @@ function settings() {
   }
   const step = positionals[0] as Step | undefined;
   if (positionals.length !== 1 || !step || !STEPS.includes(step)) fail(USAGE, 2);
-  const seconds = (name: 'settle-s' | 'token-lifetime-s' | 'timeout-s') => {
+  const seconds = (name: 'settle-s' | 'gateway-jwks-s' | 'token-lifetime-s' | 'timeout-s') => {
     const value = Number(values[name]);
     if (!Number.isFinite(value) || value < 0) fail(`--${name} must be a number of seconds\n${USAGE}`, 2);
     return value;
@@ -86,6 +93,7 @@ function settings() {
     issuer: values.issuer,
     audience: values.audience,
     settleMs: seconds('settle-s') * 1000,
+    gatewayJwksMs: seconds('gateway-jwks-s') * 1000,
     lifetimeMs: seconds('token-lifetime-s') * 1000,
     timeoutMs: seconds('timeout-s') * 1000,
   };
@@ -110,16 +118,10 @@ async function publishedKids(settings: Settings): Promise<string[] | undefined> 
   }
 }
 
-/**
- * Whether the gateway verifies a token signed with `pem`: a short-lived probe token with no role, sent to
- * a route that needs one. 403 (or any answer but 401) means Envoy and the service both verified it.
- */
-async function gatewayAccepts(
-  settings: Settings,
-  pem: string,
-): Promise<{ accepted: boolean; status: number }> {
+/** A probe token signed with `pem`: no role, a minute long, a subject that says what it is. */
+async function probeToken(settings: Settings, pem: string): Promise<string> {
   const store = await createKeyStore(pem);
-  const token = await new SignJWT({ roles: [] })
+  return new SignJWT({ roles: [] })
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: store.signing.kid, typ: 'JWT' })
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
@@ -127,16 +129,51 @@ async function gatewayAccepts(
     .setIssuedAt()
     .setExpirationTime('60s')
     .sign(store.signing.privateKey);
-  try {
-    const response = await fetch(`${settings.gateway}/v1/cases?limit=1`, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(3000),
+}
+
+/** One probe on a connection of its own (Envoy's worker threads each keep their own key cache): its status, 0 if none. */
+async function probeStatus(settings: Settings, pem: string): Promise<number> {
+  const token = await probeToken(settings, pem);
+  return new Promise((done) => {
+    const call = request(
+      `${settings.gateway}/v1/cases?limit=1`,
+      { agent: false, headers: { authorization: `Bearer ${token}` }, timeout: 3000 },
+      (response) => {
+        response.resume();
+        response.once('end', () => {
+          done(response.statusCode ?? 0);
+        });
+      },
+    );
+    call.once('timeout', () => {
+      call.destroy();
     });
-    await response.arrayBuffer();
-    return { accepted: response.status !== 401 && response.status !== 429, status: response.status };
-  } catch {
-    return { accepted: false, status: 0 };
-  }
+    call.once('error', () => {
+      done(0);
+    });
+    call.end();
+  });
+}
+
+const PROBES = 8;
+
+/**
+ * Whether the gateway verifies tokens signed with `pem`: probe tokens with no role, each new, sent to a route
+ * that needs a role, each on a new connection. Any answer but 401 (the service's 403) means Envoy and the
+ * service both verified it; `accepted` only when every probe was, `refused` only when every one was refused.
+ */
+async function gatewayVerdict(
+  settings: Settings,
+  pem: string,
+): Promise<{ accepted: boolean; refused: boolean; statuses: number[] }> {
+  const statuses: number[] = [];
+  for (let probe = 0; probe < PROBES; probe += 1) statuses.push(await probeStatus(settings, pem));
+  const verified = (status: number) => status !== 0 && status !== 401 && status !== 429;
+  return {
+    accepted: statuses.every(verified),
+    refused: statuses.every((status) => status === 401),
+    statuses,
+  };
 }
 
 function readKey(settings: Settings, file: string): string | undefined {
@@ -154,10 +191,11 @@ async function status(settings: Settings): Promise<void> {
       continue;
     }
     const kid = await kidOf(pem);
-    const probe = await gatewayAccepts(settings, pem);
+    const verdict = await gatewayVerdict(settings, pem);
+    const gateway = verdict.accepted ? 'accepts' : verdict.refused ? 'refuses' : 'partly accepts';
     say(
       `  ${file}: kid ${kid}; in the JWKS: ${kids ? (kids.includes(kid) ? 'yes' : 'no') : 'unknown (not reachable)'}; ` +
-        `the gateway ${probe.accepted ? 'accepts' : 'refuses'} it (${probe.status || 'no answer'})`,
+        `the gateway ${gateway} it (${verdict.statuses.join(' ')})`,
     );
   }
   const switched = readKey(settings, SWITCHED_AT);
@@ -175,7 +213,10 @@ function prepare(settings: Settings): void {
   say(`wrote ${path(settings, KEY_FILES.next)}: auth-service publishes it at its next reload`);
 }
 
-/** Until the next key is published, the gateway accepts it, and it has been published for --settle-s. */
+/**
+ * Until the next key is published, one gateway JWKS period and --settle-s have passed since (counted from
+ * the first time a `wait` saw it published, kept in `published-at`), and the gateway accepts it.
+ */
 async function waitForVerifiers(settings: Settings): Promise<void> {
   const pem = readKey(settings, KEY_FILES.next);
   if (!pem) fail(`there is no ${KEY_FILES.next} to wait for (run prepare first)`);
@@ -188,26 +229,25 @@ async function waitForVerifiers(settings: Settings): Promise<void> {
     late(`auth-service did not publish ${kid} at ${settings.jwks}`);
     await sleep(500);
   }
-  const publishedAt = Date.now();
-  say(
-    `auth-service publishes ${kid}; waiting until the gateway verifies it (Envoy refetches its JWKS on its own schedule)`,
-  );
-  for (
-    let probe = await gatewayAccepts(settings, pem);
-    !probe.accepted;
-    probe = await gatewayAccepts(settings, pem)
-  ) {
-    late(`the gateway did not accept a token signed with ${kid} (last answer ${probe.status})`);
-    await sleep(1000);
+  let publishedAt = Date.parse(readKey(settings, PUBLISHED_AT)?.trim() ?? '');
+  if (Number.isNaN(publishedAt)) {
+    publishedAt = Date.now();
+    writeFileSync(path(settings, PUBLISHED_AT), `${new Date(publishedAt).toISOString()}\n`);
   }
-  const settle = publishedAt + settings.settleMs - Date.now();
+  const settle = publishedAt + Math.max(settings.settleMs, settings.gatewayJwksMs + 1000) - Date.now();
   if (settle > 0) {
     say(
-      `the gateway verifies ${kid}; letting the services' key caches settle for ${Math.ceil(settle / 1000)} s`,
+      `auth-service publishes ${kid}; waiting ${Math.ceil(settle / 1000)} s for the gateway's JWKS period ` +
+        `(Envoy does not refetch on an unknown kid) and the services' key caches`,
     );
     await sleep(settle);
   }
-  say(`every verifier can verify ${kid}`);
+  for (let verdict = await gatewayVerdict(settings, pem); !verdict.accepted;) {
+    late(`the gateway did not accept tokens signed with ${kid} (answers ${verdict.statuses.join(' ')})`);
+    await sleep(1000);
+    verdict = await gatewayVerdict(settings, pem);
+  }
+  say(`the gateway verifies ${kid}: every verifier can verify it`);
 }
 
 async function switchKeys(settings: Settings): Promise<void> {
@@ -226,6 +266,7 @@ async function switchKeys(settings: Settings): Promise<void> {
   writeFileSync(path(settings, KEY_FILES.previous), current, { mode: 0o600 });
   writeFileSync(path(settings, SWITCHED_AT), `${new Date().toISOString()}\n`);
   renameSync(path(settings, KEY_FILES.next), path(settings, KEY_FILES.current));
+  rmSync(path(settings, PUBLISHED_AT), { force: true });
   say(
     `switched: ${await kidOf(next)} signs from auth-service's next reload on; ${await kidOf(current)} stays published`,
   );
@@ -253,7 +294,17 @@ async function retire(settings: Settings): Promise<void> {
     await sleep(500);
   }
   say(
-    `retired ${kid}: auth-service no longer publishes it; verifiers refuse it once their key caches expire`,
+    `auth-service no longer publishes ${kid}; waiting ${settings.gatewayJwksMs / 1000 + 1} s for the gateway's JWKS period`,
+  );
+  await sleep(settings.gatewayJwksMs + 1000);
+  for (let verdict = await gatewayVerdict(settings, previous); !verdict.refused;) {
+    if (Date.now() > deadline)
+      fail(`the gateway still accepts tokens signed with ${kid} (answers ${verdict.statuses.join(' ')})`);
+    await sleep(1000);
+    verdict = await gatewayVerdict(settings, previous);
+  }
+  say(
+    `retired ${kid}: the gateway refuses it; a service refuses it at its next key fetch (within its 5-minute key-set age)`,
   );
 }
 
