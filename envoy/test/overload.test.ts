@@ -65,12 +65,13 @@ describe('the gateway under overload (Envoy circuit breakers)', function () {
         return answer;
       }),
     );
-    // While the service holds its requests, what did not fit has already been answered.
-    for (let attempt = 0; settled.length < 4 && attempt < 100; attempt += 1)
+    // While the service holds its requests, what did not fit has already been answered: two requests in
+    // progress and one pending at most, so at least three of the six.
+    for (let attempt = 0; settled.length < 3 && attempt < 100; attempt += 1)
       await new Promise((resolve) => setTimeout(resolve, 50));
     expect(caseService.requests.length, 'requests the slow service holds').to.be.at.most(2);
     expect(settled.map((answer) => answer.status))
-      .to.have.length.at.least(4)
+      .to.have.length.at.least(3)
       .and.to.satisfy((statuses: number[]) => statuses.every((status) => status === 503));
     for (const refused of settled) {
       const problem = expectProblem(refused, 503);
