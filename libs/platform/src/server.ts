@@ -61,12 +61,17 @@ export interface RunServiceOptions {
   readonly logger: Logger;
   /** Released after the server has stopped (pools, clients), in order. */
   readonly cleanup?: readonly (() => Promise<void>)[];
+  /** After SIGTERM: how long to keep serving with readiness failing before closing the listener (ms). */
+  readonly shutdownDrainMs?: number;
+  /** Then how long requests in progress may take (ms). */
   readonly shutdownGraceMs?: number;
 }
 
 /**
- * Runs a service until SIGTERM or SIGINT, then shuts down gracefully: readiness fails first, in-flight
- * requests finish, resources are released, and the process exits 0 (1 if shutdown itself failed).
+ * Runs a service until SIGTERM or SIGINT, then shuts down gracefully: readiness fails first and the service
+ * keeps serving for `shutdownDrainMs` (so a load balancer that checks readiness moves new requests
+ * elsewhere), then it stops accepting connections, in-flight requests finish (up to `shutdownGraceMs`),
+ * resources are released, and the process exits 0 (1 if shutdown itself failed).
  */
 export async function runService(options: RunServiceOptions): Promise<RunningServer> {
   const running = await listen(options.service, options.port, options.host);
@@ -78,6 +83,10 @@ export async function runService(options: RunServiceOptions): Promise<RunningSer
     options.logger.info({ signal }, 'shutting down');
     void (async () => {
       try {
+        if (options.shutdownDrainMs) {
+          options.service.markShuttingDown();
+          await new Promise((resolve) => setTimeout(resolve, options.shutdownDrainMs));
+        }
         await running.close(options.shutdownGraceMs ?? 10_000);
         for (const release of options.cleanup ?? []) await release();
         // The last spans (this shutdown's included) are exported before the process goes.

@@ -11,6 +11,8 @@ export function serviceKeys(defaults: { port: number; bodyLimit?: string }): {
   logLevel: ConfigKey<LogLevel>;
   bodyLimit: ConfigKey<string>;
   maxInFlight: ConfigKey<number>;
+  shutdownDrainMs: ConfigKey<number>;
+  shutdownGraceMs: ConfigKey<number>;
 } {
   return {
     appEnv: env.oneOf(
@@ -33,6 +35,18 @@ export function serviceKeys(defaults: { port: number; bodyLimit?: string }): {
       256,
       'Requests handled at once; one more is answered 503 with Retry-After at once instead of queueing (probes and /metrics are not counted).',
       { min: 1, max: 100_000 },
+    ),
+    shutdownDrainMs: env.int(
+      'SHUTDOWN_DRAIN_MS',
+      0,
+      'After SIGTERM, how long the service keeps serving with /readyz failing before it stops accepting connections, so that a load balancer checking readiness (the dev gateway with replicas) sends new requests elsewhere first. On Kubernetes the preStop sleep does this.',
+      { min: 0, max: 60_000 },
+    ),
+    shutdownGraceMs: env.int(
+      'SHUTDOWN_GRACE_MS',
+      10_000,
+      "After the drain, how long requests in progress may take before their connections are closed; drain, grace and the workers' stop must fit in the chart's terminationGracePeriodSeconds.",
+      { min: 0, max: 120_000 },
     ),
   };
 }

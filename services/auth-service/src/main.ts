@@ -11,6 +11,8 @@ runMain(async () => {
     port: config.port,
     host: config.host,
     logger,
+    shutdownDrainMs: config.shutdownDrainMs,
+    shutdownGraceMs: config.shutdownGraceMs,
     cleanup: [() => auth.close()],
   });
 });

@@ -12,6 +12,8 @@ runMain(async () => {
     port: config.port,
     host: config.host,
     logger,
+    shutdownDrainMs: config.shutdownDrainMs,
+    shutdownGraceMs: config.shutdownGraceMs,
     cleanup: [caseService.close],
   });
 });

@@ -6,5 +6,13 @@ runMain(async () => {
   const config = loadScoringServiceConfig();
   const logger = createLogger({ serviceName: SERVICE_NAME, level: config.logLevel });
   const { service, close } = createScoringService(config, logger);
-  await runService({ service, port: config.port, host: config.host, logger, cleanup: [close] });
+  await runService({
+    service,
+    port: config.port,
+    host: config.host,
+    logger,
+    shutdownDrainMs: config.shutdownDrainMs,
+    shutdownGraceMs: config.shutdownGraceMs,
+    cleanup: [close],
+  });
 });
