@@ -45,6 +45,8 @@ const say = (text: string) => {
 /** A service of this repository that exists and runs as a local process. */
 interface LocalService {
   readonly name: string;
+  /** For an extra replica (`case-service-2`), the service it is a replica of. */
+  readonly replicaOf?: string;
   readonly port: number;
   readonly entry: string;
   readonly env: Record<string, string>;
@@ -129,6 +131,31 @@ const SERVICES_TO_RUN: readonly LocalService[] = [
     database: { name: `${databasePrefix}audit`, migrations: 'services/audit-telemetry-service/migrations' },
   },
 ];
+
+/**
+ * `DEV_REPLICAS_<SERVICE>=N` (e.g. DEV_REPLICAS_CASE_SERVICE=2): N instances of that service behind the
+ * gateway. The extra ones are named `<service>-2`, ... and listen on `<SERVICE>_PORT_2`, ... (default: the
+ * first one's port plus 100 per replica). The gateway checks each instance's /readyz and balances over the
+ * ready ones, and every instance drains for SHUTDOWN_DRAIN_MS on SIGTERM (2 s here unless set): a rolling
+ * restart, one instance at a time, loses no request.
+ */
+const REPLICAS: readonly LocalService[] = SERVICES_TO_RUN.flatMap((service) => {
+  const variable = service.name.toUpperCase().replace(/-/g, '_');
+  const count = Number(process.env[`DEV_REPLICAS_${variable}`] ?? '1');
+  if (!Number.isInteger(count) || count < 1 || count > 9) {
+    process.stderr.write(`[dev] DEV_REPLICAS_${variable} must be an integer from 1 to 9\n`);
+    process.exit(2);
+  }
+  return Array.from({ length: count - 1 }, (_, index) => {
+    const ordinal = index + 2;
+    const port = Number(process.env[`${variable}_PORT_${ordinal}`] ?? service.port + 100 * (ordinal - 1));
+    const { database: _database, ...rest } = service;
+    return { ...rest, name: `${service.name}-${ordinal}`, replicaOf: service.name, port };
+  });
+});
+
+/** Every service process the runner starts: one per service, and the extra replicas. */
+const PROCESSES: readonly LocalService[] = [...SERVICES_TO_RUN, ...REPLICAS];
 
 async function reachable(url: string, probe?: { send: string; expect: string }): Promise<string | undefined> {
   const { hostname, port } = new URL(url);
@@ -223,6 +250,12 @@ function renderGateway(): string {
           adminPort,
           servicePorts,
           otlpCollector: gatewayTracing ? otlpCollector() : undefined,
+          replicaPorts: Object.fromEntries(
+            SERVICES_TO_RUN.map((service) => [
+              service.name,
+              REPLICAS.filter((replica) => replica.replicaOf === service.name).map((replica) => replica.port),
+            ]),
+          ),
           // Tests of key rotation shorten Envoy's JWKS cache (seconds); the default is the production one.
           jwksCacheSeconds: process.env.DEV_GATEWAY_JWKS_CACHE_S
             ? Number(process.env.DEV_GATEWAY_JWKS_CACHE_S)
@@ -461,22 +494,26 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll(0));
 
   const tints = [36, 35, 34, 32, 33];
-  SERVICES_TO_RUN.forEach((service, index) => {
+  PROCESSES.forEach((service) => {
+    const base = service.replicaOf ?? service.name;
     const { command, args } = serviceCommand(service);
     start(
       service.name,
       command,
-      [...extraNodeFlags(service.name), ...args],
+      [...extraNodeFlags(base), ...args],
       {
         APP_ENV: 'development',
         // As in the images: glibc returns freed large blocks (argon2's 19 MiB) instead of keeping them.
         MALLOC_MMAP_THRESHOLD_: '131072',
         PORT: String(service.port),
-        OTEL_SERVICE_NAME: service.name,
+        OTEL_SERVICE_NAME: base,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+        // With replicas, a stopping instance stays up (failing /readyz) until the gateway's health check
+        // has taken it out.
+        ...(REPLICAS.length > 0 ? { SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? '2000' } : {}),
         ...service.env,
       },
-      tints[index] ?? 0,
+      tints[SERVICES_TO_RUN.findIndex((each) => each.name === base)] ?? 0,
     );
   });
   start(
@@ -490,7 +527,7 @@ async function main(): Promise<void> {
   );
 
   await Promise.all([
-    ...SERVICES_TO_RUN.map((service) => waitUntil(service.name, `http://127.0.0.1:${service.port}/readyz`)),
+    ...PROCESSES.map((service) => waitUntil(service.name, `http://127.0.0.1:${service.port}/readyz`)),
     waitUntil('gateway', `http://127.0.0.1:${adminPort}/ready`),
     waitUntil('gateway', `http://127.0.0.1:${gatewayPort}/healthz`),
   ]);
@@ -501,7 +538,7 @@ async function main(): Promise<void> {
     [
       paint(32, 'the platform is ready'),
       `  gateway (Envoy)          http://localhost:${gatewayPort}   admin http://127.0.0.1:${adminPort}`,
-      ...SERVICES_TO_RUN.map(
+      ...PROCESSES.map(
         (service) =>
           `  ${service.name.padEnd(24)} http://127.0.0.1:${service.port}   (/healthz /readyz /metrics /openapi.json)`,
       ),

@@ -210,6 +210,22 @@ export const UPSTREAM_RETRY = {
 } as const;
 
 /**
+ * The local gateway's active health check of each service instance: an instance whose `/readyz` fails
+ * (it is stopping, or its database is gone) gets no new requests until it passes again. With every
+ * instance failing, Envoy's panic mode sends to all of them anyway, so a shared outage still gets the
+ * services' own 503 answers.
+ */
+export const HEALTH_CHECK = {
+  path: '/readyz',
+  intervalMs: 1000,
+  timeoutMs: 1000,
+  unhealthyThreshold: 1,
+  healthyThreshold: 1,
+  /** Between checks while a service gets no traffic (Envoy's default is a minute). */
+  noTrafficIntervalMs: 5000,
+} as const;
+
+/**
  * Per service, what the gateway lets through at once (Envoy's circuit breakers on each cluster): past
  * them Envoy answers 503 `overloaded` with `Retry-After` at once instead of queueing. Well above what
  * one service instance admits itself (HTTP_MAX_IN_FLIGHT, 256), so the services shed first and the

@@ -18,6 +18,7 @@ import {
   STRIPPED_IDENTITY_HEADERS,
   TIMEOUTS,
   UPSTREAM_LIMITS,
+  HEALTH_CHECK,
   UPSTREAM_RETRY,
   type Endpoint,
   type LocalReplyProblem,
@@ -78,6 +79,14 @@ export interface RenderTarget {
   readonly otlpCollector?: Upstream | undefined;
   /** How long Envoy keeps the JWKS before fetching it again (default JWT_POLICY.jwksCacheSeconds). */
   readonly jwksCacheSeconds?: number | undefined;
+  /** More instances of a service, beside `upstreams` (local replicas; a cluster's Service balances itself). */
+  readonly replicas?: Partial<Record<ServiceName, readonly Upstream[]>> | undefined;
+  /**
+   * Check each instance's `/readyz` (HEALTH_CHECK) and send nothing to one that fails it: for local replicas,
+   * where nothing else takes a stopping instance out. On Kubernetes the upstream is a Service whose endpoints
+   * already follow the pods' readiness.
+   */
+  readonly healthChecks?: boolean | undefined;
 }
 
 export interface LocalTargetOptions {
@@ -92,6 +101,8 @@ export interface LocalTargetOptions {
   readonly otlpCollector?: Upstream | undefined;
   /** A shorter JWKS cache, for tests of key rotation (default JWT_POLICY.jwksCacheSeconds). */
   readonly jwksCacheSeconds?: number | undefined;
+  /** The ports of further local instances of a service (make dev's DEV_REPLICAS_<SERVICE>). */
+  readonly replicaPorts?: Partial<Record<ServiceName, readonly number[]>> | undefined;
 }
 
 /** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
@@ -113,6 +124,14 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     upstreamLimits: options.upstreamLimits,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
     ...(options.jwksCacheSeconds === undefined ? {} : { jwksCacheSeconds: options.jwksCacheSeconds }),
+    replicas: Object.fromEntries(
+      Object.entries(options.replicaPorts ?? {}).map(([name, ports]) => [
+        name,
+        ports.map((port) => ({ host: '127.0.0.1', port })),
+      ]),
+    ),
+    // Only where there is an instance to fail over to; a single instance is routed to regardless.
+    healthChecks: Object.values(options.replicaPorts ?? {}).some((ports) => ports.length > 0),
   };
 }
 
@@ -191,6 +210,7 @@ const TYPE = {
   localRateLimit: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
   jwtAuthn: 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  previousHosts: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
   openTelemetry: 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig',
   stdoutLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -414,7 +434,15 @@ function routeConfig(rateLimits: RateLimitPolicy): JsonObject {
   const routeAction = (cluster: ServiceName): JsonObject => ({
     cluster,
     timeout: duration(TIMEOUTS.routeMs),
-    retry_policy: { retry_on: UPSTREAM_RETRY.retryOn.join(','), num_retries: UPSTREAM_RETRY.numRetries },
+    retry_policy: {
+      retry_on: UPSTREAM_RETRY.retryOn.join(','),
+      num_retries: UPSTREAM_RETRY.numRetries,
+      // A retry goes to another instance when there is one.
+      retry_host_predicate: [
+        { name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': TYPE.previousHosts } },
+      ],
+      host_selection_retry_max_attempts: 3,
+    },
   });
   return {
     name: 'gateway',
@@ -592,14 +620,14 @@ function collectorCluster(collector: Upstream, target: RenderTarget): JsonObject
 }
 
 /** A cluster's one endpoint. */
-function loadAssignment(clusterName: string, endpoint: { host: string; port: number }): JsonObject {
+function loadAssignment(clusterName: string, ...endpoints: { host: string; port: number }[]): JsonObject {
   return {
     cluster_name: clusterName,
     endpoints: [
       {
-        lb_endpoints: [
-          { endpoint: { address: socketAddress({ address: endpoint.host, port: endpoint.port }) } },
-        ],
+        lb_endpoints: endpoints.map((endpoint) => ({
+          endpoint: { address: socketAddress({ address: endpoint.host, port: endpoint.port }) },
+        })),
       },
     ],
   };
@@ -655,8 +683,22 @@ function cluster(name: ServiceName, target: RenderTarget): JsonObject {
         explicit_http_config: { http_protocol_options: {} },
       },
     },
-    load_assignment: loadAssignment(name, upstream),
+    load_assignment: loadAssignment(name, upstream, ...(target.replicas?.[name] ?? [])),
     circuit_breakers: { thresholds: [circuitBreaker({ ...UPSTREAM_LIMITS, ...target.upstreamLimits })] },
+    ...(target.healthChecks
+      ? {
+          health_checks: [
+            {
+              timeout: duration(HEALTH_CHECK.timeoutMs),
+              interval: duration(HEALTH_CHECK.intervalMs),
+              no_traffic_interval: duration(HEALTH_CHECK.noTrafficIntervalMs),
+              unhealthy_threshold: HEALTH_CHECK.unhealthyThreshold,
+              healthy_threshold: HEALTH_CHECK.healthyThreshold,
+              http_health_check: { path: HEALTH_CHECK.path },
+            },
+          ],
+        }
+      : {}),
   };
 }
 

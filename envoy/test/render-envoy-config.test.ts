@@ -130,6 +130,79 @@ describe('renderEnvoyConfig', function () {
     }
   });
 
+  describe('local replicas (make dev with DEV_REPLICAS_<SERVICE>)', function () {
+    interface ClusterView {
+      name: string;
+      load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: Address } }[] }[] };
+      health_checks?: {
+        http_health_check: { path: string };
+        interval: string;
+        unhealthy_threshold: number;
+      }[];
+    }
+    const clustersOf = (target: RenderTarget) =>
+      (renderEnvoyConfig(target) as unknown as { static_resources: { clusters: ClusterView[] } })
+        .static_resources.clusters;
+    const ports = (cluster: ClusterView | undefined) =>
+      cluster?.load_assignment.endpoints[0]!.lb_endpoints.map(
+        (each) => each.endpoint.address.socket_address.port_value,
+      );
+
+    it('when a service has replicas, its cluster has every instance, and every service cluster checks /readyz', async function () {
+      const target = localTarget({
+        servicePorts: { 'case-service': 4103 },
+        replicaPorts: { 'case-service': [4203, 4303] },
+      });
+      const clusters = clustersOf(target);
+      expect(ports(clusters.find((cluster) => cluster.name === 'case-service'))).to.deep.equal([
+        4103, 4203, 4303,
+      ]);
+      for (const service of SERVICES) {
+        const checks = clusters.find((cluster) => cluster.name === service.name)?.health_checks;
+        expect(
+          checks?.map((check) => check.http_health_check.path),
+          service.name,
+        ).to.deep.equal(['/readyz']);
+      }
+      await expectEnvoyAccepts(renderEnvoyConfig(target));
+    });
+
+    it('without replicas (and on Kubernetes and Compose, where a Service balances), nothing is health-checked', function () {
+      for (const target of [localTarget(), kubernetesTarget({ release: 'mrp' }), composeTarget({})])
+        for (const cluster of clustersOf(target))
+          expect(cluster.health_checks, cluster.name).to.equal(undefined);
+    });
+
+    it('a retried request goes to another instance when there is one', function () {
+      const routes = (
+        renderEnvoyConfig(localTarget()) as unknown as {
+          static_resources: {
+            listeners: {
+              filter_chains: {
+                filters: {
+                  typed_config: {
+                    route_config?: {
+                      virtual_hosts: {
+                        routes: { route?: { retry_policy?: { retry_host_predicate: { name: string }[] } } }[];
+                      }[];
+                    };
+                  };
+                }[];
+              }[];
+            }[];
+          };
+        }
+      ).static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config!
+        .virtual_hosts[0]!.routes;
+      const retried = routes.filter((route) => route.route?.retry_policy);
+      expect(retried).to.not.be.empty;
+      for (const route of retried)
+        expect(
+          route.route!.retry_policy!.retry_host_predicate.map((predicate) => predicate.name),
+        ).to.deep.equal(['envoy.retry_host_predicates.previous_hosts']);
+    });
+  });
+
   describe('per-service limits (circuit breakers)', function () {
     it('when rendered for any target, every service cluster carries the gateway limits; a target may change some', function () {
       const thresholdsOf = (config: EnvoyBootstrap) =>

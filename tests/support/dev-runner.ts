@@ -109,8 +109,11 @@ export class DevRunner {
     });
   }
 
-  /** The pid of the runner's child whose command line contains `fragment` (Linux /proc). */
-  childPid(fragment: string): number | undefined {
+  /**
+   * The pid of the runner's child whose command line contains `fragment` (Linux /proc); with `port`, the one
+   * started with that PORT (replicas share their command line).
+   */
+  childPid(fragment: string, port?: number): number | undefined {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
@@ -120,7 +123,9 @@ export class DevRunner {
         if (
           readFileSync(`/proc/${entry}/cmdline`, 'utf8')
             .split('\0')
-            .some((arg) => arg.includes(fragment))
+            .some((arg) => arg.includes(fragment)) &&
+          (port === undefined ||
+            readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`PORT=${port}`))
         )
           return Number(entry);
       } catch {
