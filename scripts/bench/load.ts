@@ -25,6 +25,10 @@ export interface LoadFigures {
   readonly timeouts: number;
   /** The first answer of each non-2xx status, cut short: what went wrong, in the platform's words. */
   readonly error_samples: Record<string, string>;
+  /** Latency of the non-2xx responses, ms (how fast a refusal comes). */
+  readonly refused_latency_ms: { readonly p50: number; readonly p99: number };
+  /** Of the 429 and 503 answers, how many said when to come back (Retry-After). */
+  readonly retry_after: number;
 }
 
 export interface LoadPlan {
@@ -37,6 +41,10 @@ export interface LoadPlan {
   readonly onSuccess?: (body: string) => void;
   /** Ignore BENCH_RATE: a ceiling measures what the path can do, not what the cap lets through. */
   readonly uncapped?: boolean;
+  /** Instead of BENCH_CONNECTIONS (the overload scenario). */
+  readonly connections?: number;
+  /** Requests per second over all connections, instead of BENCH_RATE (the overload scenario). */
+  readonly rate?: number;
 }
 
 /** A load and the monotonic-clock window it ran in (process.hrtime.bigint(), ns). */
@@ -58,16 +66,19 @@ function figuresOf(
   plan: LoadPlan,
   result: autocannon.Result,
   latencies: number[],
+  refusedLatencies: number[],
   samples: Record<string, string>,
+  retryAfter: number,
 ): LoadFigures {
   latencies.sort((a, b) => a - b);
+  refusedLatencies.sort((a, b) => a - b);
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0]),
   );
   const ok = result['2xx'];
   return {
     scenario: plan.scenario,
-    connections: CONNECTIONS,
+    connections: plan.connections ?? CONNECTIONS,
     duration_s: round(result.duration, 2),
     responses: result['1xx'] + ok + result['3xx'] + result['4xx'] + result['5xx'],
     rps: round(ok / result.duration),
@@ -83,28 +94,41 @@ function figuresOf(
     errors: result.errors,
     timeouts: result.timeouts,
     error_samples: samples,
+    refused_latency_ms: {
+      p50: round(percentile(refusedLatencies, 50), 2),
+      p99: round(percentile(refusedLatencies, 99), 2),
+    },
+    retry_after: retryAfter,
   };
 }
 
 export async function runLoad(plan: LoadPlan): Promise<LoadFigures> {
   checkNotStopping();
   const latencies: number[] = [];
+  const refusedLatencies: number[] = [];
   const samples: Record<string, string> = {};
+  let retryAfter = 0;
+  const rate = plan.rate ?? (RATE > 0 && !plan.uncapped ? RATE : 0);
   const result = await new Promise<autocannon.Result>((done, fail) => {
     const instance = autocannon(
       {
         ...plan.options,
         url: plan.url,
-        connections: CONNECTIONS,
+        connections: plan.connections ?? CONNECTIONS,
         duration: plan.durationS,
         timeout: 10,
-        ...(RATE > 0 && !plan.uncapped ? { overallRate: RATE } : {}),
+        ...(rate > 0 ? { overallRate: rate } : {}),
         requests: [
           {
             ...plan.request,
-            onResponse: (status, body) => {
+            onResponse: (status, body, _context, headers) => {
               if (status >= 200 && status < 300) plan.onSuccess?.(body);
               else samples[String(status)] ??= body.slice(0, 300);
+              if (
+                (status === 429 || status === 503) &&
+                Object.keys(headers ?? {}).some((name) => name.toLowerCase() === 'retry-after')
+              )
+                retryAfter += 1;
             },
           },
         ],
@@ -117,10 +141,11 @@ export async function runLoad(plan: LoadPlan): Promise<LoadFigures> {
     setCurrentLoad(instance);
     instance.on('response', (_client, status, _bytes, responseTime) => {
       if (status >= 200 && status < 300) latencies.push(responseTime);
+      else refusedLatencies.push(responseTime);
     });
   });
   setCurrentLoad(undefined);
-  return figuresOf(plan, result, latencies, samples);
+  return figuresOf(plan, result, latencies, refusedLatencies, samples, retryAfter);
 }
 
 /** Runs the load and notes when it started and ended on the clock the CPU profile uses. */

@@ -65,6 +65,27 @@ function problemsOf(load: LoadFigures): string[] {
   return problems;
 }
 
+/**
+ * Under overload the platform may refuse (429, 503) but must answer: anything else, a connection error or a
+ * timeout, or a refusal without Retry-After is a problem; so is any failure in the normal load after it.
+ */
+function overloadProblems({ load, recovery }: NonNullable<RunFigures['overload']>): string[] {
+  const problems: string[] = [];
+  const refused = (load.status_codes['429'] ?? 0) + (load.status_codes['503'] ?? 0);
+  const other = load.non_2xx - refused;
+  if (other > 0)
+    problems.push(
+      `${load.scenario}: ${other} answers neither 2xx nor a refusal (429, 503): ${JSON.stringify(load.error_samples)}`,
+    );
+  if (load.errors > 0)
+    problems.push(`${load.scenario}: ${load.errors} connection errors (${load.timeouts} of them timeouts)`);
+  if (load.retry_after < refused)
+    problems.push(
+      `${load.scenario}: ${refused - load.retry_after} of ${refused} refusals without Retry-After`,
+    );
+  return [...problems, ...problemsOf(recovery)];
+}
+
 function runProblems(run: RunFigures): string[] {
   const { created, malformed } = run.creations;
   const problems = [...problemsOf(run.baseline), ...problemsOf(run.create)];
@@ -80,6 +101,7 @@ function runProblems(run: RunFigures): string[] {
     problems.push(
       `event lag: only ${run.event_lag.arrived} of ${run.event_lag.created} case_created events reached the audit log in ${LAG_TIMEOUT_S} s`,
     );
+  if (run.overload) problems.push(...overloadProblems(run.overload));
   // With more than one sampler, each problem says whose it is.
   return SAMPLERS.length > 1 ? problems.map((problem) => `[${run.sampler}] ${problem}`) : problems;
 }
@@ -289,6 +311,24 @@ function profileLines(profile: ProfileFigures): string[] {
   ];
 }
 
+function overloadLines(run: RunFigures): string[] {
+  if (!run.overload) return [];
+  const { load, recovery } = run.overload;
+  const refusals = ['429', '503']
+    .filter((code) => (load.status_codes[code] ?? 0) > 0)
+    .map((code) => `${code} x${load.status_codes[code]}`)
+    .join(', ');
+  return [
+    `overload: ${load.scenario}, ${load.connections} connections: 2xx ${fmt(load.rps)} req/s ` +
+      `(p50 ${fmt(load.latency_ms.p50, 2)}, p99 ${fmt(load.latency_ms.p99, 2)} ms); refused ${refusals || 'none'} ` +
+      `(p50 ${fmt(load.refused_latency_ms.p50, 2)}, p99 ${fmt(load.refused_latency_ms.p99, 2)} ms, ` +
+      `${load.retry_after} with Retry-After); connection errors ${load.errors}`,
+    `after it: ${recovery.scenario}: ${fmt(recovery.rps)} req/s, p50 ${fmt(recovery.latency_ms.p50, 2)} / ` +
+      `p99 ${fmt(recovery.latency_ms.p99, 2)} ms, non-2xx ${recovery.non_2xx}, errors ${recovery.errors} ` +
+      `(the baseline: p50 ${fmt(run.baseline.latency_ms.p50, 2)} / p99 ${fmt(run.baseline.latency_ms.p99, 2)} ms)`,
+  ];
+}
+
 function runLines(run: RunFigures, ceilings: Ceilings): string[] {
   const ratios = ratiosOf(run, ceilings);
   const ratio = ratioOf(run.create.rps, run.baseline.rps);
@@ -302,6 +342,7 @@ function runLines(run: RunFigures, ceilings: Ceilings): string[] {
     `reads / the query ceiling (Koa + one Postgres query, plain Envoy): ${fmt(ratios.read_to_query_ceiling, 3)}; ` +
       `that ceiling / the ceiling: ${fmt(ratios.query_ceiling_to_ceiling, 3)}`,
     lagLine(run),
+    ...overloadLines(run),
     readyLine(run),
     '',
     ...processLines(run.processes),
@@ -395,6 +436,7 @@ function runJson(run: RunFigures, ceilings: Ceilings) {
     ready_after_spawn_ms: run.ready_after_spawn_ms,
     processes: run.processes,
     ...(run.profile ? { profile: run.profile } : {}),
+    ...(run.overload ? { overload: run.overload } : {}),
   };
 }
 

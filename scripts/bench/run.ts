@@ -15,13 +15,18 @@ import { chartHeapFlags } from './chart-memory.ts';
 import { freePorts, SERVICE_NAMES, startPlatform, type Platform } from './platform.ts';
 import { processReport, snapshotPlatform, type ProcessReport } from './process-stats.ts';
 import { profileSetup, summariseProfile, type ProfileFigures } from './profile.ts';
-import { createPlan, readPlan, type Creations } from './scenarios.ts';
+import { createPlan, overloadPlan, readPlan, recoveryPlan, type Creations } from './scenarios.ts';
 import {
   CONNECTIONS,
   DURATION_S,
   LAG_TIMEOUT_S,
+  OVERLOAD,
+  OVERLOAD_CONNECTIONS,
+  OVERLOAD_FACTOR,
   POSTGRES_URL,
   PROFILE,
+  RECOVERY_PAUSE_MS,
+  RECOVERY_S,
   SETTLE_MS,
   WARMUP_S,
   type SamplerSetting,
@@ -50,6 +55,8 @@ export interface RunFigures {
   readonly processes: ProcessReport;
   readonly profile: ProfileFigures | null;
   readonly creations: Creations;
+  /** With BENCH_OVERLOAD=1: the overload, and the normal reads right after it. */
+  readonly overload: { readonly load: LoadFigures; readonly recovery: LoadFigures } | null;
 }
 
 /** The sampler's two variables; one without an argument must not inherit the caller's argument. */
@@ -134,6 +141,20 @@ export async function runPlatform(sampler: SamplerSetting, context: RunContext):
   const lag = await measureLag(gateway, admin, creations.created, since, loadEnded);
   const loaded = snapshotPlatform(platform.runnerPid);
 
+  let overload: RunFigures['overload'] = null;
+  if (OVERLOAD) {
+    const plan = overloadPlan(read, baseline.figures.rps, OVERLOAD_FACTOR, OVERLOAD_CONNECTIONS);
+    phase(
+      `[${sampler.label}] overload: ${plan.scenario}, ${plan.rate ?? 0} req/s over ${OVERLOAD_CONNECTIONS} connections, ${DURATION_S} s`,
+    );
+    const load = (await runTimedLoad(plan)).figures;
+    // The requests the services admitted are still being answered for a moment after the load stops.
+    await sleep(RECOVERY_PAUSE_MS);
+    phase(`[${sampler.label}] recovery: ${read.scenario}, ${CONNECTIONS} connections, ${RECOVERY_S} s`);
+    const recovery = (await runTimedLoad(recoveryPlan(read, RECOVERY_S))).figures;
+    overload = { load, recovery };
+  }
+
   // Stopped here rather than at cleanup: case-service writes its profile as it exits, and the next
   // sampler's platform must not share the machine with this one.
   await platform.stop();
@@ -148,5 +169,6 @@ export async function runPlatform(sampler: SamplerSetting, context: RunContext):
     processes: processReport(idle, loaded),
     profile: profiling ? summariseProfile(profiling.dir, baseline, creation) : null,
     creations,
+    overload,
   };
 }

@@ -61,3 +61,26 @@ export function createPlan(
     },
   };
 }
+
+/**
+ * The overload: the baseline's read at `factor` times the req/s the baseline got (an open-loop rate over
+ * more connections than a service admits at once), for the scenario's duration.
+ */
+export function overloadPlan(
+  read: LoadPlan,
+  baselineRps: number,
+  factor: number,
+  connections: number,
+): LoadPlan {
+  return {
+    ...read,
+    scenario: `${read.scenario} at ${factor}x the baseline`,
+    connections,
+    rate: Math.max(1, Math.round(baselineRps * factor)),
+  };
+}
+
+/** The baseline's read again, briefly and at the baseline's connections: is the platform back to normal? */
+export function recoveryPlan(read: LoadPlan, durationS: number): LoadPlan {
+  return { ...read, scenario: `${read.scenario} after the overload`, durationS };
+}

@@ -47,6 +47,15 @@ export const RUNTIME = ((): 'compiled' | 'source' => {
 })();
 /** Whether case-service runs with --cpu-prof and each load window is summarised. */
 export const PROFILE = flagFromEnv('BENCH_PROFILE');
+/** Whether each run ends with the overload scenario: reads at BENCH_OVERLOAD_FACTOR times the baseline. */
+export const OVERLOAD = flagFromEnv('BENCH_OVERLOAD');
+export const OVERLOAD_FACTOR = intFromEnv('BENCH_OVERLOAD_FACTOR', 4, 2, 20);
+/** Connections of the overload: more than a service admits at once (HTTP_MAX_IN_FLIGHT, 256). */
+export const OVERLOAD_CONNECTIONS = intFromEnv('BENCH_OVERLOAD_CONNECTIONS', 512, 10, 4000);
+/** How long the normal reads after the overload run, to show the platform is back to normal. */
+export const RECOVERY_S = 5;
+/** Between the overload and those reads: the admitted requests finish (at most HTTP_MAX_IN_FLIGHT each). */
+export const RECOVERY_PAUSE_MS = 2000;
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** How long the platform is left alone after it is ready, before the idle process figures are taken. */
