@@ -56,15 +56,20 @@ export async function listen(service: ServiceApp, port: number, host = '127.0.0.
 
 export interface RunServiceOptions {
   readonly service: ServiceApp;
-  readonly port: number;
-  readonly host: string;
+  /**
+   * Where to listen and how to stop, as every service's config has them (serviceKeys): after SIGTERM the
+   * service keeps serving with readiness failing for `shutdownDrainMs`, then gives requests in progress
+   * `shutdownGraceMs`.
+   */
+  readonly config: {
+    readonly port: number;
+    readonly host: string;
+    readonly shutdownDrainMs: number;
+    readonly shutdownGraceMs: number;
+  };
   readonly logger: Logger;
   /** Released after the server has stopped (pools, clients), in order. */
   readonly cleanup?: readonly (() => Promise<void>)[];
-  /** After SIGTERM: how long to keep serving with readiness failing before closing the listener (ms). */
-  readonly shutdownDrainMs?: number;
-  /** Then how long requests in progress may take (ms). */
-  readonly shutdownGraceMs?: number;
 }
 
 /**
@@ -74,8 +79,9 @@ export interface RunServiceOptions {
  * resources are released, and the process exits 0 (1 if shutdown itself failed).
  */
 export async function runService(options: RunServiceOptions): Promise<RunningServer> {
-  const running = await listen(options.service, options.port, options.host);
-  options.logger.info({ port: running.port, host: options.host }, 'listening');
+  const { port, host, shutdownDrainMs, shutdownGraceMs } = options.config;
+  const running = await listen(options.service, port, host);
+  options.logger.info({ port: running.port, host }, 'listening');
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -83,11 +89,11 @@ export async function runService(options: RunServiceOptions): Promise<RunningSer
     options.logger.info({ signal }, 'shutting down');
     void (async () => {
       try {
-        if (options.shutdownDrainMs) {
+        if (shutdownDrainMs > 0) {
           options.service.markShuttingDown();
-          await new Promise((resolve) => setTimeout(resolve, options.shutdownDrainMs));
+          await new Promise((resolve) => setTimeout(resolve, shutdownDrainMs));
         }
-        await running.close(options.shutdownGraceMs ?? 10_000);
+        await running.close(shutdownGraceMs);
         for (const release of options.cleanup ?? []) await release();
         // The last spans (this shutdown's included) are exported before the process goes.
         await shutdownTelemetry();

@@ -8,11 +8,8 @@ runMain(async () => {
   const { service, close } = await createAuditService(config, logger);
   await runService({
     service,
-    port: config.port,
-    host: config.host,
+    config,
     logger,
-    shutdownDrainMs: config.shutdownDrainMs,
-    shutdownGraceMs: config.shutdownGraceMs,
     cleanup: [close],
   });
 });

@@ -8,11 +8,8 @@ runMain(async () => {
   const auth = await createAuthService(config, logger);
   await runService({
     service: auth.service,
-    port: config.port,
-    host: config.host,
+    config,
     logger,
-    shutdownDrainMs: config.shutdownDrainMs,
-    shutdownGraceMs: config.shutdownGraceMs,
     cleanup: [() => auth.close()],
   });
 });

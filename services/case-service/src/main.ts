@@ -9,11 +9,8 @@ runMain(async () => {
   if (config.workersEnabled) caseService.startWorkers();
   await runService({
     service: caseService.service,
-    port: config.port,
-    host: config.host,
+    config,
     logger,
-    shutdownDrainMs: config.shutdownDrainMs,
-    shutdownGraceMs: config.shutdownGraceMs,
     cleanup: [caseService.close],
   });
 });
