@@ -121,11 +121,8 @@ export function traceRequests(listener: RequestListener): RequestListener {
         }
         span.end();
       });
-    } else {
-      response.once('close', () => {
-        span.end();
-      });
     }
+    // A span that does not record (unsampled) has nothing to end: no listener per request for it.
     context.with(trace.setSpan(parent, span), listener, undefined, request, response);
   };
 }
