@@ -65,6 +65,12 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Pause between polls when the outbox is empty or Redis is down (ms). */
   readonly idleMs?: number;
+  /**
+   * After a nudge, how long the relay waits before its next cycle (ms), so that the events of requests
+   * committing at about the same time go out in one batch: a cycle costs four Postgres round trips and
+   * one to Redis whether it carries one event or a hundred.
+   */
+  readonly coalesceMs?: number;
   /** When Redis has lost its data, events published this recently are published again (hours). */
   readonly replayWindowHours?: number;
   /** Published rows older than this are deleted (hours). */
@@ -90,11 +96,15 @@ export class OutboxRelay {
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** Shortens the pause in progress to `coalesceMs` (once per pause). */
+  #hurry: (() => void) | undefined;
+  /** A nudge arrived since the current cycle began. */
+  #nudged = false;
   #failing = false;
   #lastCleanup = 0;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { batchSize: 100, idleMs: 200, replayWindowHours: 24, retentionHours: 168, ...options };
+    this.#options = { batchSize: 100, idleMs: 200, coalesceMs: 10, replayWindowHours: 24, retentionHours: 168, ...options };
     const registers = options.registry ? [options.registry] : [];
     this.#published = new Counter({
       name: 'outbox_published_total',
@@ -200,15 +210,20 @@ export class OutboxRelay {
     this.#loop = this.#run();
   }
 
-  /** Publishes soon instead of at the next poll (called after a commit that wrote events). */
+  /**
+   * Publishes soon (within `coalesceMs`) instead of at the next poll: called after a commit that wrote
+   * events. Nudges during a cycle or a pause that is already short change nothing more.
+   */
   nudge(): void {
-    this.#wake?.();
+    this.#nudged = true;
+    this.#hurry?.();
   }
 
   async #run(): Promise<void> {
     await this.#redisReady(3000);
     while (this.#running) {
       let published = 0;
+      this.#nudged = false;
       try {
         published = await this.relayOnce();
         await this.#cleanup();
@@ -219,17 +234,30 @@ export class OutboxRelay {
         if (!this.#failing) this.#options.logger.warn({ err: error }, 'outbox relay failed; retrying');
         this.#failing = true;
       }
-      if (published < this.#options.batchSize && this.isRunning) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#failing ? this.#options.idleMs * 5 : this.#options.idleMs);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
-      }
+      if (published < this.#options.batchSize && this.isRunning) await this.#pause();
     }
+  }
+
+  /** The pause between cycles: `idleMs` (five times that while failing), cut short by a nudge. */
+  async #pause(): Promise<void> {
+    const { idleMs, coalesceMs } = this.#options;
+    const pause = this.#failing ? idleMs * 5 : idleMs;
+    await new Promise<void>((resolve) => {
+      let timer = setTimeout(resolve, this.#nudged ? Math.min(coalesceMs, pause) : pause);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#hurry = this.#nudged
+        ? undefined
+        : () => {
+            this.#hurry = undefined;
+            clearTimeout(timer);
+            timer = setTimeout(resolve, Math.min(coalesceMs, pause));
+          };
+    });
+    this.#wake = undefined;
+    this.#hurry = undefined;
   }
 
   /** Waits (bounded) for the first Redis connection, so a normal start does not log a failed cycle. */
