@@ -88,6 +88,85 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
     expect(await eventTypes(created.id)).to.deep.equal(['case_created', 'score_updated']);
   });
 
+  it('a keyed create stores its answer with the score: the answer, its replay and a read show the same case', async () => {
+    for (const version of ['v1', 'v2']) {
+      const key = randomUUID();
+      const body = {
+        title: 'Answer',
+        owner_id: randomUUID(),
+        ...(version === 'v2' && { priority: 'low', features: { amount: 1234.5 } }),
+      };
+      const send = () =>
+        request(`${cases.url}/${version}/cases`, {
+          method: 'POST',
+          token,
+          json: body,
+          headers: { 'idempotency-key': key },
+        });
+      const first = await send();
+      expect(first.status, first.text).to.equal(201);
+      expect(asRecord(first.body).status).to.equal('SCORED');
+      const replay = await send();
+      expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+      expect(replay.body, version).to.deep.equal(first.body);
+      const read = await request(`${cases.url}/${version}/cases/${String(asRecord(first.body).id)}`, {
+        token,
+      });
+      expect(read.body, version).to.deep.equal(first.body);
+    }
+  });
+
+  it('a case closed while it is being scored: its answer and the replay show it as stored, CLOSED with its score', async () => {
+    const slowPort = await freePort();
+    const slow = await startTestScoringService(platform, {
+      port: slowPort,
+      env: { ...scoringEnv, SCORING_FAULT_LATENCY_MS: '1500' },
+    });
+    const slowCases = await startTestCaseService(platform, {
+      scoringUrl: `http://127.0.0.1:${slowPort}`,
+      env: { SCORING_RETRIES: '0', SCORING_ATTEMPT_TIMEOUT_MS: '10000' },
+      startWorkers: false,
+    });
+    try {
+      const key = randomUUID();
+      const body = { title: 'Closed meanwhile', owner_id: randomUUID() };
+      const send = () =>
+        request(`${slowCases.url}/v2/cases`, {
+          method: 'POST',
+          token,
+          json: body,
+          headers: { 'idempotency-key': key },
+        });
+      const creating = send();
+      // The case is stored before scoring is asked: close it while scoring takes its time.
+      let id = '';
+      await eventually(async () => {
+        const page = await request(`${slowCases.url}/v2/cases?owner_id=${body.owner_id}`, { token });
+        const items = asRecord(page.body).items as Record<string, unknown>[];
+        expect(items).to.have.length(1);
+        id = String(items[0]!.id);
+      });
+      const closed = await request(`${slowCases.url}/v2/cases/${id}`, {
+        method: 'PATCH',
+        token,
+        json: { status: 'CLOSED' },
+      });
+      expect(closed.status, closed.text).to.equal(200);
+      const first = await creating;
+      expect(first.status, first.text).to.equal(201);
+      expect(asRecord(first.body).status).to.equal('CLOSED');
+      expect(asRecord(first.body).score).to.be.an('object');
+      const replay = await send();
+      expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+      expect(replay.body).to.deep.equal(first.body);
+      const read = await request(`${slowCases.url}/v2/cases/${id}`, { token });
+      expect(read.body).to.deep.equal(first.body);
+    } finally {
+      await slowCases.stop();
+      await slow.stop();
+    }
+  });
+
   it('with scoring stopped, creates still succeed as PENDING_SCORE, the breaker opens, and recovery scores them all', async () => {
     await scoring!.stop();
     scoring = undefined;

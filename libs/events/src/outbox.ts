@@ -104,7 +104,14 @@ export class OutboxRelay {
   #lastCleanup = 0;
 
   constructor(options: OutboxRelayOptions) {
-    this.#options = { batchSize: 100, idleMs: 200, coalesceMs: 10, replayWindowHours: 24, retentionHours: 168, ...options };
+    this.#options = {
+      batchSize: 100,
+      idleMs: 200,
+      coalesceMs: 10,
+      replayWindowHours: 24,
+      retentionHours: 168,
+      ...options,
+    };
     const registers = options.registry ? [options.registry] : [];
     this.#published = new Counter({
       name: 'outbox_published_total',

@@ -11,7 +11,8 @@ async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await check();
+      await check();
+      return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 25));

@@ -164,7 +164,9 @@ export class ScoringClient {
       throw new ScoringUnavailableError('unreachable', 'scoring-service failed', error);
     }
     return {
-      value: response.score,
+      // Stored as numeric(5, 4): rounded here as the column would round it, so the answer, the stored case
+      // and its events agree.
+      value: Math.round(response.score * 10_000) / 10_000,
       riskBand: response.risk_band,
       modelVersion: response.model_version,
       reasons: response.reasons,

@@ -214,31 +214,57 @@ export const caseRepository = {
 
   /**
    * Stores a score and its score_updated outbox row in one statement; the case becomes SCORED unless it
-   * was closed meanwhile.
+   * was closed meanwhile. With `answer`, the same statement stores the creating request's answer on its
+   * idempotency key, if the case did become SCORED (`answered`): the answer was built from the case as
+   * this statement leaves it, which only holds then.
    */
-  async applyScore(db: Queryable, id: string, score: CaseScore, event: OutboxRow): Promise<CaseRecord> {
-    const { rows } = await db.query<Row>({
-      name: 'cases_apply_score',
-      text: `WITH updated AS (
+  async applyScore(
+    db: Queryable,
+    change: {
+      id: string;
+      score: CaseScore;
+      updatedAt: Date;
+      event: OutboxRow;
+      answer?: { owner: string; key: string; status: number; body: unknown };
+    },
+  ): Promise<{ record: CaseRecord; answered: boolean }> {
+    const { id, score, updatedAt, event, answer } = change;
+    const values = [
+      id,
+      score.value,
+      score.riskBand,
+      score.modelVersion,
+      JSON.stringify(score.reasons),
+      score.scoredAt,
+      updatedAt,
+      ...event,
+    ];
+    const scored = `updated AS (
           UPDATE cases SET score = $2, risk_band = $3, model_version = $4, score_reasons = $5, scored_at = $6,
             status = CASE WHEN status = 'CLOSED' THEN status ELSE 'SCORED' END,
-            next_score_attempt_at = NULL, updated_at = now()
+            next_score_attempt_at = NULL, updated_at = $7
           WHERE id = $1 RETURNING ${COLUMNS}),
         event AS (
           INSERT INTO outbox (event_id, stream, aggregate_id, payload)
-          SELECT $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM updated))
-        SELECT * FROM updated`,
-      values: [
-        id,
-        score.value,
-        score.riskBand,
-        score.modelVersion,
-        JSON.stringify(score.reasons),
-        score.scoredAt,
-        ...event,
-      ],
-    });
-    return toRecord(rows[0]!);
+          SELECT $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM updated))`;
+    const { rows } = answer
+      ? await db.query<Row & { answered: boolean }>({
+          name: 'cases_apply_score_and_answer',
+          text: `WITH ${scored},
+            answer AS (
+              UPDATE idempotency_keys SET response_status = $14, response_body = $15
+              WHERE owner = $12 AND key = $13 AND EXISTS (SELECT 1 FROM updated WHERE status = 'SCORED')
+              RETURNING 1)
+            SELECT *, EXISTS (SELECT 1 FROM answer) AS answered FROM updated`,
+          values: [...values, answer.owner, answer.key, answer.status, JSON.stringify(answer.body)],
+        })
+      : await db.query<Row & { answered: boolean }>({
+          name: 'cases_apply_score',
+          text: `WITH ${scored} SELECT *, false AS answered FROM updated`,
+          values,
+        });
+    const row = rows[0]!;
+    return { record: toRecord(row), answered: row.answered };
   },
 
   /** Marks a case as waiting for a score; the worker tries again after `retryInMs`. */

@@ -183,10 +183,18 @@ export class CaseUseCases {
     this.#onEvents();
 
     try {
-      const scored = await this.#scoreAndStore(record, caller, caller.token, this.#options.pendingRetryMs);
-      const body = presentCase(version, scored);
-      if (idempotencyKey !== undefined)
-        await idempotencyRepository.complete(this.#pool, caller.subject, idempotencyKey, 201, body);
+      const answer =
+        idempotencyKey === undefined ? undefined : { version, owner: caller.subject, key: idempotencyKey };
+      const stored = await this.#scoreAndStore(
+        record,
+        caller,
+        caller.token,
+        this.#options.pendingRetryMs,
+        answer,
+      );
+      const body = stored.answer ?? presentCase(version, stored.record);
+      if (answer && stored.answer === undefined)
+        await idempotencyRepository.complete(this.#pool, answer.owner, answer.key, 201, body);
       return { status: 201, body, replayed: false };
     } catch (error) {
       // The case is stored and its event with it: the client's retry gets that case at once rather than
@@ -235,14 +243,17 @@ export class CaseUseCases {
   /**
    * Asks scoring for a score and stores the outcome: the score with score_updated, or PENDING_SCORE with
    * the next attempt `retryInMs` ahead. score_pending is emitted when a case becomes pending, not again
-   * for each failed retry.
+   * for each failed retry. With `answer` (a create with an idempotency key), the statement that stores the
+   * score also stores the create's answer on the key, and `answer` in the result is that answer; when it is
+   * undefined the caller stores the answer itself.
    */
   async #scoreAndStore(
     record: CaseRecord,
     actor: { subject: string; requestId: string | null },
     token: string,
     retryInMs: number,
-  ): Promise<CaseRecord> {
+    answer?: { version: ApiVersion; owner: string; key: string },
+  ): Promise<{ record: CaseRecord; answer?: unknown }> {
     let score: CaseScore | undefined;
     let reason = '';
     try {
@@ -255,40 +266,50 @@ export class CaseUseCases {
       reason = `${error.reason}: ${error.message}`;
       this.#logger.warn({ case_id: record.id, reason: error.reason }, 'scoring failed; case left pending');
     }
-    // The score and its score_updated event in one statement; becoming pending (rare) in a transaction.
-    const stored = score
-      ? await caseRepository.applyScore(
-          this.#pool,
+    let result: { record: CaseRecord; answer?: unknown };
+    if (score) {
+      // The score and its score_updated event in one statement, and the create's answer with them: the
+      // answer shows the case as that statement leaves it when it becomes SCORED (the statement checks).
+      const updatedAt = new Date();
+      const body = answer && presentCase(answer.version, { ...record, score, status: 'SCORED', updatedAt });
+      const stored = await caseRepository.applyScore(this.#pool, {
+        id: record.id,
+        score,
+        updatedAt,
+        event: this.#event(
+          'score_updated',
           record.id,
-          score,
-          this.#event(
-            'score_updated',
-            record.id,
-            {
-              case_id: record.id,
-              score: score.value,
-              risk_band: score.riskBand,
-              model_version: score.modelVersion,
-              reasons: score.reasons,
-            },
+          {
+            case_id: record.id,
+            score: score.value,
+            risk_band: score.riskBand,
+            model_version: score.modelVersion,
+            reasons: score.reasons,
+          },
+          actor,
+        ),
+        answer: answer && { owner: answer.owner, key: answer.key, status: 201, body },
+      });
+      result = stored.answered ? { record: stored.record, answer: body } : { record: stored.record };
+    } else {
+      // Becoming pending (rare) in a transaction.
+      const pending = await this.#transaction(async (client) => {
+        const marked = await caseRepository.markPending(client, record.id, retryInMs);
+        if (record.status !== 'PENDING_SCORE') {
+          await this.#emit(
+            client,
+            'score_pending',
+            marked,
+            { case_id: marked.id, reason: reason.slice(0, 500) },
             actor,
-          ),
-        )
-      : await this.#transaction(async (client) => {
-          const pending = await caseRepository.markPending(client, record.id, retryInMs);
-          if (record.status !== 'PENDING_SCORE') {
-            await this.#emit(
-              client,
-              'score_pending',
-              pending,
-              { case_id: pending.id, reason: reason.slice(0, 500) },
-              actor,
-            );
-          }
-          return pending;
-        });
+          );
+        }
+        return marked;
+      });
+      result = { record: pending };
+    }
     this.#onEvents();
-    return stored;
+    return result;
   }
 
   /** Scores a case the worker claimed; true when it got a score, else the next try is `retryInMs` ahead. */
@@ -304,7 +325,7 @@ export class CaseUseCases {
       serviceToken,
       retryInMs,
     );
-    return stored.score !== null;
+    return stored.record.score !== null;
   }
 
   async listCases(
