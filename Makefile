@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e test-packaging bench chaos rotate-key lint format format-check typecheck render-gateway clean \
+.PHONY: help install dev test test-unit test-integration test-e2e test-packaging images test-images bench chaos rotate-key lint format format-check typecheck render-gateway clean \
 	chart-deps up down tilt helm-test compose-up compose-down k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -15,8 +15,11 @@ install: ## Install the toolchain and dependencies only
 dev: ## Run the platform locally: services + Envoy on http://localhost:8080 (Ctrl-C stops)
 	@$(TOOLCHAIN) node scripts/dev.ts
 
-test: ## Unit, integration and end-to-end tests (needs Postgres and Redis)
+test: ## Unit, integration, end-to-end and packaging tests, then the image tests if a container engine is present (needs Postgres and Redis)
 	@$(TOOLCHAIN) mocha
+	@if [ "$${MRP_IMAGE_TESTS:-1}" = 0 ]; then echo "[test] image tests not run: MRP_IMAGE_TESTS=0"; \
+	elif scripts/containers.sh engine >/dev/null 2>&1; then $(MAKE) --no-print-directory test-images; \
+	else echo "[test] image tests not run: no container engine (scripts/containers.sh engine says what to install)"; fi
 
 test-unit: ## Unit tests only
 	@MOCHA_SPEC='libs/*/test/**/*.test.ts services/*/test/**/*.test.ts' $(TOOLCHAIN) mocha
@@ -29,6 +32,12 @@ test-e2e: ## End-to-end tests through the real Envoy (and gateway tests)
 
 test-packaging: ## Images, Helm charts, compose, Skaffold and Tilt files, checked offline with real tools
 	@MOCHA_SPEC='tests/packaging/**/*.test.ts' $(TOOLCHAIN) mocha
+
+images: ## Build every service image with docker (buildx) or podman, offline too (local base images): mrp/<service>:local
+	@$(TOOLCHAIN) scripts/containers.sh images
+
+test-images: ## Build the images, then run each as the chart runs it against the real Postgres and Redis
+	@MOCHA_SPEC='tests/images/**/*.test.ts' $(TOOLCHAIN) mocha
 
 chaos: ## Faults under load: kills each service, Envoy, Redis and Postgres connections in turn; proves nothing acknowledged is lost or doubled (CHAOS_DURATION_S=120)
 	@$(TOOLCHAIN) node scripts/chaos.ts

@@ -302,7 +302,7 @@ function compileServices(): void {
  */
 function serviceCommand(service: LocalService): { command: string; args: string[] } {
   const compiled = runtime === 'compiled';
-  // The images' footprint flag too (a 2 MiB young generation; see the Dockerfiles).
+  // The images' footprint flag too (a 2 MiB young generation; see the Dockerfile).
   const flags = compiled ? ['--max-semi-space-size=2', '--conditions=mrp-compiled'] : [];
   const entry = compiled ? service.entry.replace(/\/src\/(.+)\.ts$/, '/dist/src/$1.js') : service.entry;
   return { command: process.execPath, args: [...flags, '--import', TELEMETRY_PRELOAD, entry] };

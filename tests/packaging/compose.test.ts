@@ -116,7 +116,7 @@ function serviceRunning(repository: string): [name: string, service: ComposeServ
 function buildOf(name: string): Required<ComposeBuild> {
   const build = service(name).build;
   if (typeof build !== 'object') throw new Error(`${name} has no build section`);
-  return { dockerfile: 'Dockerfile', target: '', ...build };
+  return { dockerfile: 'Dockerfile', target: '', args: {}, ...build };
 }
 
 function dockerfileOf(name: string): string {
@@ -321,7 +321,7 @@ describe('docker-compose.yml', function () {
   });
 
   describe('what it names', () => {
-    it('builds each of the five services from the repository root with its own Dockerfile, as mrp/<service>:dev, never pulled', () => {
+    it('builds each of the five services from the repository root with the one Dockerfile and its SERVICE, as mrp/<service>:dev, never pulled', () => {
       const built = Object.entries(composeFile().services)
         .filter(([, each]) => each.build !== undefined)
         .map(([name]) => name);
@@ -330,7 +330,8 @@ describe('docker-compose.yml', function () {
       for (const name of built) {
         const build = buildOf(name);
         expect(build.context, name).to.equal('.');
-        expect(build.dockerfile, name).to.equal(`services/${name}/Dockerfile`);
+        expect(build.dockerfile, name).to.equal('Dockerfile');
+        expect(build.args, name).to.include({ SERVICE: name });
         expect(statSync(join(REPO_ROOT, build.context)).isDirectory(), name).to.be.true;
         expect(existsSync(dockerfileOf(name)), `${dockerfileOf(name)} exists`).to.be.true;
         expect(stageNames(dockerfileOf(name)), `${name}: stages of its Dockerfile`).to.include(build.target);

@@ -14,6 +14,7 @@ export interface ComposeBuild {
   readonly context: string;
   readonly dockerfile?: string;
   readonly target?: string;
+  readonly args?: Readonly<Record<string, string>>;
 }
 
 export interface ComposeHealthcheck {

@@ -1,44 +1,50 @@
 # syntax=docker/dockerfile:1
-# case-service. The build context is the repository root (the npm workspace):
-#   docker build -f services/case-service/Dockerfile -t mrp/case-service .
+# Every service's image, from one file. The build context is the repository root (the npm workspace):
+#   docker build --build-arg SERVICE=case-service -t mrp/case-service:local .
+#   make images        # all five, with docker or podman, offline too (docs/containers.md)
 # Stages: deps (production node_modules only), build (tsc compiles the service and its libraries to
-# JavaScript), base (what both images share), dev (Tilt's target: the TypeScript sources, run as they are)
-# and runtime (what ships; the default: tsc's JavaScript, no TypeScript source and no compiler).
+# JavaScript, then scripts/image-contents.ts stages exactly what the image runs), base (what both images
+# share), dev (Tilt's target: the TypeScript sources, run as they are) and runtime (what ships; the default:
+# tsc's JavaScript, no TypeScript source and no compiler).
 
+# The upstream image by default; `make images` passes a locally built one where no registry is reachable.
 ARG NODE_IMAGE=node:24-alpine
 
 FROM ${NODE_IMAGE} AS deps
+ARG SERVICE
 WORKDIR /app
-# Manifests first: this layer is rebuilt only when a dependency changes.
+# Manifests first: this layer is rebuilt only when a dependency changes. npm installs only the service's
+# dependencies (and its libraries'); the other workspaces' manifests are not needed.
 COPY package.json package-lock.json ./
 COPY libs/schemas/package.json libs/schemas/
 COPY libs/platform/package.json libs/platform/
 COPY libs/events/package.json libs/events/
-COPY services/case-service/package.json services/case-service/
+COPY services/${SERVICE}/package.json services/${SERVICE}/
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --workspace=@mrp/case-service --include-workspace-root=false \
+    test -n "${SERVICE}" \
+    && npm ci --omit=dev --workspace="@mrp/${SERVICE}" --include-workspace-root=false \
       --ignore-scripts --no-audit --no-fund
 
 # Every dependency of the packages it compiles, dev ones too (TypeScript, the @types packages), then
-# `tsc --build`, which writes each package's JavaScript to its dist/src/. The declarations it writes beside
-# them are for tsc alone, so they go.
+# `tsc --build`, which writes each package's JavaScript to its dist/src/; then the service and the libraries
+# it imports are staged in /image as the runtime stage copies them.
 FROM ${NODE_IMAGE} AS build
+ARG SERVICE
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY libs/schemas/package.json libs/schemas/
 COPY libs/platform/package.json libs/platform/
 COPY libs/events/package.json libs/events/
-COPY services/case-service/package.json services/case-service/
+COPY services/${SERVICE}/package.json services/${SERVICE}/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --workspace=@mrp/schemas --workspace=@mrp/platform --workspace=@mrp/events \
-      --workspace=@mrp/case-service --include-workspace-root \
+      --workspace="@mrp/${SERVICE}" --include-workspace-root \
       --ignore-scripts --no-audit --no-fund
-COPY libs/schemas libs/schemas
-COPY libs/platform libs/platform
-COPY libs/events libs/events
-COPY services/case-service services/case-service
-RUN npx tsc --build services/case-service \
-    && find libs services -name '*.d.ts' -delete -o -name '*.d.ts.map' -delete
+COPY libs libs
+COPY services/${SERVICE} services/${SERVICE}
+COPY scripts/image-contents.ts scripts/
+RUN npx tsc --build "services/${SERVICE}" \
+    && node scripts/image-contents.ts "${SERVICE}" /app /image
 
 FROM ${NODE_IMAGE} AS base
 # Production unless the deployment says otherwise: no dev users, no generated keys, no dev secrets.
@@ -56,12 +62,11 @@ EXPOSE 8080
 # Tilt builds this one: the TypeScript sources, run by Node's type stripping and owned by the runtime user
 # so live update can replace them; node restarts the service when a file it loaded changes.
 FROM base AS dev
-COPY libs/schemas libs/schemas
-COPY libs/platform libs/platform
-COPY libs/events libs/events
-COPY services/case-service services/case-service
+ARG SERVICE
+COPY libs libs
+COPY services/${SERVICE} services/${SERVICE}
 RUN chown -R 1000:1000 /app/libs /app/services
-WORKDIR /app/services/case-service
+WORKDIR /app/services/${SERVICE}
 USER 1000:1000
 ENV NODE_ENV=development
 CMD ["node", "--watch", "--import", "@mrp/platform/telemetry/register", "src/main.ts"]
@@ -69,17 +74,9 @@ CMD ["node", "--watch", "--import", "@mrp/platform/telemetry/register", "src/mai
 # What ships: tsc's JavaScript of the service and of each library it imports, with the files they read at
 # run time (package.json, whose exports name the compiled files, the JSON schemas, the SQL migrations).
 FROM base AS runtime
-COPY --from=build /app/libs/schemas/package.json libs/schemas/
-COPY --from=build /app/libs/schemas/json libs/schemas/json
-COPY --from=build /app/libs/schemas/dist/src libs/schemas/dist/src
-COPY --from=build /app/libs/platform/package.json libs/platform/
-COPY --from=build /app/libs/platform/dist/src libs/platform/dist/src
-COPY --from=build /app/libs/events/package.json libs/events/
-COPY --from=build /app/libs/events/dist/src libs/events/dist/src
-COPY --from=build /app/services/case-service/package.json services/case-service/
-COPY --from=build /app/services/case-service/migrations services/case-service/migrations
-COPY --from=build /app/services/case-service/dist/src services/case-service/dist/src
-WORKDIR /app/services/case-service
+ARG SERVICE
+COPY --from=build /image/ /app/
+WORKDIR /app/services/${SERVICE}
 # Numeric, so the kubelet can check runAsNonRoot; the files stay root-owned and read-only to it.
 USER 1000:1000
 # The mrp-compiled condition resolves every @mrp package to its dist/ JavaScript (see their exports).

@@ -1,0 +1,357 @@
+/**
+ * The service images, built by a real engine (`make images`: docker with buildx, else podman; offline on
+ * locally built base images) and run the way the chart runs them: its uid, a read-only root filesystem,
+ * every capability dropped, no new privileges, its emptyDir volumes as tmpfs, its heap cap and memory limit,
+ * against the real Postgres and Redis. `make test-images` runs this file; `make test` runs it whenever an
+ * engine is present. Containers use the host's network, so they reach Postgres and Redis on 127.0.0.1 and
+ * listen there on a free port; every one carries a label and is removed afterwards (and at the start of the
+ * next run, if a run was killed).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import { freePort } from '../support/ports.ts';
+import { createTestDatabase } from '../support/test-database.ts';
+import { PLATFORM_SERVICES, renderValueSet, ROOT, type KubeObject } from '../packaging/support/helm.ts';
+import { containers, engine, engineOk, removeTestContainers, RUN_ID, TEST_LABEL } from './support/engine.ts';
+
+// Loaded at run time for the reason given in tests/integration/bench-profile-summary.test.ts (TS2878).
+const contentsModule = new URL('../../scripts/image-contents.ts', import.meta.url).href;
+const { imagePackages } = (await import(contentsModule)) as {
+  readonly imagePackages: (root: string, service: string) => string[];
+};
+
+const TAG = process.env.MRP_IMAGE_TAG ?? 'local';
+/** The stated ceiling of what an image adds to its Node base (MB): its dependencies and its code. */
+const OWN_LAYERS_LIMIT_MB = 80;
+
+interface Container {
+  readonly name?: string;
+  readonly command?: string[];
+  readonly args?: string[];
+  readonly env?: { name: string; value?: string }[];
+  readonly volumeMounts?: { name: string; mountPath: string }[];
+  readonly resources?: { limits?: { memory?: string } };
+  readonly securityContext?: {
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+}
+interface PodSpec {
+  readonly terminationGracePeriodSeconds?: number;
+  readonly securityContext?: { runAsUser?: number; runAsGroup?: number };
+  readonly volumes?: {
+    name: string;
+    emptyDir?: { sizeLimit?: string };
+    secret?: { secretName: string; items?: { key: string; path: string }[] };
+  }[];
+  readonly containers: Container[];
+}
+
+/** How the chart (default values) starts a service: its pod and its first container. */
+function podOf(objects: readonly KubeObject[], kind: string, name: string): PodSpec {
+  const object = objects.find((candidate) => candidate.kind === kind && candidate.metadata.name === name);
+  if (!object) throw new Error(`the chart renders no ${kind} ${name}`);
+  return (object.spec as { template: { spec: PodSpec } }).template.spec;
+}
+
+/** `--memory` for a Kubernetes quantity (Mi, Gi). */
+function memoryFlag(quantity: string): string {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
+  return `${Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1)}m`;
+}
+
+/**
+ * The engine flags for the chart's security settings, volumes and limits. An emptyDir becomes a tmpfs; a
+ * Secret volume becomes a read-only bind mount of the folder `secrets` gives for it, and the chart's
+ * variables that point into it (a key file's path) are passed on.
+ */
+function chartFlags(pod: PodSpec, secrets: Readonly<Record<string, string>> = {}): string[] {
+  const container = pod.containers[0]!;
+  const security = container.securityContext ?? {};
+  const flags: string[] = [];
+  const { runAsUser, runAsGroup } = pod.securityContext ?? {};
+  if (runAsUser !== undefined) flags.push('--user', `${runAsUser}:${runAsGroup ?? runAsUser}`);
+  if (security.readOnlyRootFilesystem) flags.push('--read-only');
+  for (const capability of security.capabilities?.drop ?? []) flags.push('--cap-drop', capability);
+  if (security.allowPrivilegeEscalation === false) flags.push('--security-opt', 'no-new-privileges');
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = pod.volumes?.find((candidate) => candidate.name === mount.name);
+    if (volume?.secret) {
+      const folder = secrets[volume.secret.secretName];
+      if (!folder) throw new Error(`the test gives no files for the Secret ${volume.secret.secretName}`);
+      flags.push('--volume', `${folder}:${mount.mountPath}:ro`);
+      for (const variable of container.env ?? [])
+        if (variable.value?.startsWith(`${mount.mountPath}/`))
+          flags.push('--env', `${variable.name}=${variable.value}`);
+      continue;
+    }
+    if (!volume?.emptyDir) throw new Error(`${mount.name}: only emptyDir and Secret volumes are expected`);
+    const size = volume.emptyDir.sizeLimit ? `,size=${memoryFlag(volume.emptyDir.sizeLimit)}` : '';
+    flags.push('--tmpfs', `${mount.mountPath}:rw,mode=1777${size}`);
+  }
+  const limit = container.resources?.limits?.memory;
+  if (limit) flags.push('--memory', memoryFlag(limit));
+  const nodeOptions = container.env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
+  if (nodeOptions) flags.push('--env', `NODE_OPTIONS=${nodeOptions}`);
+  return flags;
+}
+
+interface Started {
+  readonly name: string;
+  readonly command: string[];
+}
+
+/** Starts a container of this run; its command line is kept for the failure message. */
+async function start(service: string, flags: readonly string[], image: string): Promise<Started> {
+  const name = `mrp-image-test-${RUN_ID}-${service}`;
+  const command = [
+    'run',
+    '--detach',
+    '--name',
+    name,
+    '--label',
+    `${TEST_LABEL}=${RUN_ID}`,
+    '--network',
+    'host',
+    ...flags,
+    image,
+  ];
+  await engineOk(command);
+  return { name, command };
+}
+
+/** Its logs and the command that started it: what a failed check prints. */
+async function diagnose(started: Started): Promise<string> {
+  const logs = await engine(['logs', started.name]);
+  return `\n$ ${started.command.join(' ')}\n--- logs of ${started.name} ---\n${logs.stdout}${logs.stderr}`;
+}
+
+/**
+ * Files for the Secrets a pod mounts, as the chart's install would create them: auth-service's signing key
+ * (a fresh P-256 key). Readable by the container's user, since a bind mount keeps the host's owner.
+ */
+async function secretFolders(
+  pod: PodSpec,
+): Promise<{ folders: Record<string, string>; remove: () => Promise<void> }> {
+  const folders: Record<string, string> = {};
+  for (const volume of pod.volumes ?? []) {
+    if (!volume.secret) continue;
+    const folder = await mkdtemp(join(tmpdir(), 'mrp-image-secret-'));
+    await chmod(folder, 0o755);
+    for (const item of volume.secret.items ?? []) {
+      if (!item.key.endsWith('.pem')) throw new Error(`no test content for ${item.key}`);
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      await writeFile(join(folder, item.path), privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+        mode: 0o444,
+      });
+    }
+    folders[volume.secret.secretName] = folder;
+  }
+  return {
+    folders,
+    remove: async () => {
+      for (const folder of Object.values(folders)) await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+async function statusOf(url: string): Promise<number> {
+  return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    (response) => response.status,
+    () => 0,
+  );
+}
+
+describe('the service images, built and run by a real container engine', function () {
+  this.timeout(30 * 60_000);
+  let chart: KubeObject[];
+
+  before(async function () {
+    await removeTestContainers();
+    chart = await renderValueSet('defaults');
+    const started = Date.now();
+    const built = await containers(['images'], 25 * 60_000);
+    if (built.code !== 0) throw new Error(`make images failed:\n${built.stderr}${built.stdout}`);
+    console.log(`      make images: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  });
+
+  after(async function () {
+    await removeTestContainers();
+  });
+
+  for (const service of PLATFORM_SERVICES) {
+    describe(service, function () {
+      const image = `mrp/${service}:${TAG}`;
+      const database = existsSync(join(ROOT, 'services', service, 'migrations'));
+
+      it(`runs as the chart's non-root uid, and adds at most ${OWN_LAYERS_LIMIT_MB} MB to its Node base`, async function () {
+        const pod = podOf(chart, 'Deployment', `mrp-${service}`);
+        const { runAsUser, runAsGroup } = pod.securityContext ?? {};
+        expect(runAsUser).to.be.a('number').and.above(0);
+        const user = (await engineOk(['image', 'inspect', '--format', '{{.Config.User}}', image])).trim();
+        expect(user).to.equal(`${runAsUser}:${runAsGroup}`);
+        const sizeOf = async (name: string) =>
+          Number(await engineOk(['image', 'inspect', '--format', '{{.Size}}', name]));
+        // make images labels each image with the Node base it was built on.
+        const base = (
+          await engineOk(['image', 'inspect', '--format', '{{index .Config.Labels "mrp.base-image"}}', image])
+        ).trim();
+        expect(base, 'the mrp.base-image label').to.match(/node/);
+        const size = await sizeOf(image);
+        const own = size - (await sizeOf(base));
+        console.log(
+          `      ${image}: ${(size / 1e6).toFixed(0)} MB, ${(own / 1e6).toFixed(0)} MB of it above ${base}`,
+        );
+        expect(own / 1e6).to.be.at.most(OWN_LAYERS_LIMIT_MB);
+      });
+
+      it('holds its own package and exactly the libraries it imports, compiled, with production dependencies only', async function () {
+        const listing = await engineOk([
+          'run',
+          '--rm',
+          '--label',
+          `${TEST_LABEL}=${RUN_ID}`,
+          '--network',
+          'none',
+          '--entrypoint',
+          'find',
+          image,
+          '/app',
+          '-path',
+          '/app/node_modules',
+          '-prune',
+          '-o',
+          '-print',
+        ]);
+        const files = listing
+          .split('\n')
+          .filter(Boolean)
+          .map((path) => path.replace(/^\/app\/?/, ''))
+          .filter(Boolean);
+        const packages = files.filter((path) => /^(libs|services)\/[^/]+$/.test(path)).sort();
+        expect(packages).to.deep.equal(imagePackages(ROOT, service).sort());
+        // tsc's JavaScript only: no TypeScript, declarations, tsconfig, tests, source maps or .git.
+        expect(
+          files.filter((path) =>
+            /\.(c|m)?ts$|\.map$|(^|\/)tsconfig[^/]*\.json$|(^|\/)(test|tests|\.git|src)(\/|$)/.test(
+              path.replace(/\/dist\/src(\/|$)/, '/dist/'),
+            ),
+          ),
+        ).to.deep.equal([]);
+        expect(files).to.include(`services/${service}/dist/src/main.js`);
+        expect(files.includes(`services/${service}/migrations`)).to.equal(database);
+        const modules = (
+          await engineOk([
+            'run',
+            '--rm',
+            '--label',
+            `${TEST_LABEL}=${RUN_ID}`,
+            '--network',
+            'none',
+            '--entrypoint',
+            'ls',
+            image,
+            '/app/node_modules',
+            '/app/node_modules/@types',
+          ]).catch((error: unknown) => String(error))
+        ).split(/\s+/);
+        for (const dev of ['mocha', 'chai', 'typescript', 'eslint', 'prettier', 'autocannon', 'yaml'])
+          expect(modules, `${dev} is a devDependency`).not.to.include(dev);
+        for (const runtime of ['koa', 'pg', 'pino', 'prom-client', 'jose'])
+          expect(modules, runtime).to.include(runtime);
+      });
+
+      if (database) {
+        it("runs the chart's migration Job command against a real database, and it exits 0", async function () {
+          const job = podOf(chart, 'Job', `mrp-${service}-migrate`);
+          const command = job.containers[0]!.command ?? [];
+          expect(command[0]).to.equal('node');
+          const db = await createTestDatabase(`image_migrate_${service.replace(/-/g, '_')}`);
+          try {
+            const result = await engine([
+              'run',
+              '--rm',
+              '--label',
+              `${TEST_LABEL}=${RUN_ID}`,
+              '--network',
+              'host',
+              ...chartFlags(job),
+              '--env',
+              'APP_ENV=development',
+              '--env',
+              `DATABASE_URL=${db.url}`,
+              '--env',
+              'OTEL_SDK_DISABLED=true',
+              '--env',
+              'MIGRATE_WAIT_SECONDS=10',
+              '--entrypoint',
+              command[0]!,
+              image,
+              ...command.slice(1),
+            ]);
+            expect(result.code, `${result.stdout}${result.stderr}`).to.equal(0);
+            expect(result.stdout).to.include('migrations applied');
+          } finally {
+            await db.drop();
+          }
+        });
+      }
+
+      it("started as the chart starts it, answers /healthz and /readyz, and on SIGTERM exits 0 within the chart's grace period", async function () {
+        const pod = podOf(chart, 'Deployment', `mrp-${service}`);
+        const grace = pod.terminationGracePeriodSeconds ?? 30;
+        const port = await freePort();
+        const db = database ? await createTestDatabase(`image_${service.replace(/-/g, '_')}`) : undefined;
+        const streams = `test:${RUN_ID}:${service}`;
+        const secrets = await secretFolders(pod);
+        const env = [
+          'APP_ENV=development',
+          'HOST=127.0.0.1',
+          `PORT=${port}`,
+          'OTEL_SDK_DISABLED=true',
+          'REDIS_URL=redis://127.0.0.1:6379',
+          `AUTH_JWKS_URL=http://127.0.0.1:${port}/.well-known/jwks.json`,
+          // Streams of this test's own, so nothing reaches a running platform's consumers.
+          `CASE_EVENT_STREAM=${streams}:case`,
+          `SCORING_EVENT_STREAM=${streams}:scoring`,
+          `AUDIT_STREAMS=${streams}:case,${streams}:scoring`,
+          `AUDIT_DEAD_LETTER_STREAM=${streams}:dead-letter`,
+          ...(db ? [`DATABASE_URL=${db.url}`, 'MIGRATE_ON_START=true'] : []),
+        ];
+        let started: Started | undefined;
+        try {
+          started = await start(
+            service,
+            [...chartFlags(pod, secrets.folders), ...env.flatMap((pair) => ['--env', pair])],
+            image,
+          );
+          let ready = 0;
+          for (let attempt = 0; attempt < 150 && ready !== 200; attempt += 1) {
+            ready = await statusOf(`http://127.0.0.1:${port}/readyz`);
+            if (ready !== 200) await sleep(200);
+          }
+          expect(ready, await diagnose(started)).to.equal(200);
+          expect(await statusOf(`http://127.0.0.1:${port}/healthz`)).to.equal(200);
+
+          const stopping = Date.now();
+          await engineOk(['stop', '--time', String(grace), started.name], (grace + 30) * 1000);
+          const seconds = (Date.now() - stopping) / 1000;
+          const exit = (await engineOk(['inspect', '--format', '{{.State.ExitCode}}', started.name])).trim();
+          expect(exit, await diagnose(started)).to.equal('0');
+          expect(seconds, `stopped after ${seconds} s`).to.be.below(grace);
+        } finally {
+          if (started) await engine(['rm', '-f', started.name]);
+          if (db) await db.drop();
+          await secrets.remove();
+        }
+      });
+    });
+  }
+});
