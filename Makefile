@@ -72,7 +72,7 @@ chart-deps: ## Vendor the Helm charts' file:// dependencies (helm install, Skaff
 	@$(TOOLCHAIN) bash scripts/chart-deps.sh
 
 up: ## Create the kind cluster (kind-config.yaml) and deploy the platform with Skaffold; Envoy on localhost:8080
-	@$(TOOLCHAIN) bash -c 'scripts/require.sh docker kind kubectl helm skaffold && \
+	@$(TOOLCHAIN) bash -c 'scripts/require.sh docker kind kubectl helm skaffold && node scripts/k8s-tools.ts check && \
 	  { kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --config kind-config.yaml; } && \
 	  skaffold run --kube-context kind-$(KIND_CLUSTER) && \
 	  node libs/operator/src/cli.ts wait $(K8S_ARGS) --context kind-$(KIND_CLUSTER) && \

@@ -36,6 +36,7 @@ interface Container {
   securityContext?: Record<string, unknown>;
   livenessProbe?: { httpGet?: { path: string; port: string }; exec?: unknown };
   readinessProbe?: { httpGet?: { path: string; port: string }; exec?: unknown };
+  startupProbe?: { periodSeconds?: number; failureThreshold?: number };
   ports?: { name: string; containerPort: number }[];
 }
 interface PodSpec {
@@ -179,6 +180,20 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
         for (const container of podSpecOf(object).containers) {
           expect(container.livenessProbe, id(object)).to.exist;
           expect(container.readinessProbe, id(object)).to.exist;
+        }
+      }
+    });
+
+    it('when everything starts at once on a small node, every long-running workload gets at least 2 minutes to start before liveness can restart it', function () {
+      for (const object of objectsOf('defaults').filter((o) =>
+        ['Deployment', 'StatefulSet'].includes(o.kind),
+      )) {
+        for (const container of podSpecOf(object).containers) {
+          const startup = container.startupProbe;
+          expect(startup, `${id(object)} has a startup probe`).to.exist;
+          // Kubernetes' defaults: every 10 s, 3 failures.
+          const budget = (startup!.periodSeconds ?? 10) * (startup!.failureThreshold ?? 3);
+          expect(budget, `${id(object)}: startup budget in seconds`).to.be.at.least(120);
         }
       }
     });

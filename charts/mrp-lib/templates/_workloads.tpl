@@ -109,8 +109,10 @@ startupProbe:
   httpGet:
     path: /healthz
     port: http
+  # Up to 2 minutes to start: a 2-vCPU node starting the whole platform at once takes far longer than one
+  # service alone (under a second); liveness takes over once this succeeds.
   periodSeconds: 2
-  failureThreshold: 30
+  failureThreshold: 60
 livenessProbe:
   httpGet:
     path: /healthz
