@@ -19,6 +19,7 @@ import { freePorts, startPlatform } from './bench/platform.ts';
 import { POSTGRES_URL } from './bench/settings.ts';
 import { runClients, type ClientFigures } from './chaos/clients.ts';
 import { FAULTS, inject, type FaultRecord } from './chaos/faults.ts';
+import { ChaosPostgres } from './chaos/postgres-server.ts';
 import { ChaosRedis } from './chaos/redis-server.ts';
 import { verify, type Verdict } from './chaos/verify.ts';
 
@@ -41,6 +42,7 @@ const DURATION_S = intFromEnv('CHAOS_DURATION_S', 120, 5, 3600);
 const INTERVAL_S = intFromEnv('CHAOS_INTERVAL_S', 8, 1, 600);
 const CLIENTS = intFromEnv('CHAOS_CLIENTS', 4, 1, 100);
 const REDIS_DOWN_MS = intFromEnv('CHAOS_REDIS_DOWN_MS', 3000, 0, 60_000);
+const POSTGRES_DOWN_MS = intFromEnv('CHAOS_POSTGRES_DOWN_MS', 3000, 0, 60_000);
 /** How long one create may keep retrying, and how long the audit log may take to catch up (ms). */
 const RETRY_FOR_MS = 60_000;
 const AUDIT_WAIT_MS = 90_000;
@@ -126,21 +128,36 @@ async function main(): Promise<void> {
     await new Promise<void>((done) => log.end(done));
     say(`the platform's log is in ${logFile}`);
   });
+  // A Postgres of the run's own, to crash; the shared server (POSTGRES_URL) when none can be made.
+  const ownPostgres = ChaosPostgres.create(await freePort());
+  if (ownPostgres) {
+    onRelease('stop and remove the run’s Postgres', () => ownPostgres.destroy());
+    await ownPostgres.start();
+  } else {
+    say(`no initdb here: the run uses ${POSTGRES_URL}, and the Postgres fault drops connections instead`);
+  }
+  const postgresUrl = ownPostgres?.url ?? POSTGRES_URL;
   onRelease('drop the databases', async () => {
+    if (ownPostgres) return;
     for (const store of STORES)
-      await dropDatabase(new URL(`/${databasePrefix}${store}`, POSTGRES_URL).toString());
+      await dropDatabase(new URL(`/${databasePrefix}${store}`, postgresUrl).toString());
   });
   const redis = new ChaosRedis(await freePort());
   await redis.start();
   onRelease('stop Redis', () => redis.kill());
 
   say(
-    `run ${id}: ${DURATION_S} s, a fault every ${INTERVAL_S} s, ${CLIENTS} clients; databases ${databasePrefix}*, Redis :${redis.port}`,
+    `run ${id}: ${DURATION_S} s, a fault every ${INTERVAL_S} s, ${CLIENTS} clients; databases ${databasePrefix}* on ${ownPostgres ? `a Postgres of its own (:${ownPostgres.port})` : postgresUrl}, Redis :${redis.port}`,
   );
   const ports = await freePorts();
   const platform = await startPlatform(
     ports,
-    { DEV_STATE_DIR: stateDir, DEV_DATABASE_PREFIX: databasePrefix, POSTGRES_URL, REDIS_URL: redis.url },
+    {
+      DEV_STATE_DIR: stateDir,
+      DEV_DATABASE_PREFIX: databasePrefix,
+      POSTGRES_URL: postgresUrl,
+      REDIS_URL: redis.url,
+    },
     log,
   );
   say(`the platform is ready: ${platform.gateway}`);
@@ -163,9 +180,11 @@ async function main(): Promise<void> {
   const context = {
     runnerPid: platform.runnerPid,
     redis,
-    postgresUrl: POSTGRES_URL,
+    postgres: ownPostgres,
+    postgresUrl,
     databasePrefix,
     redisDownMs: REDIS_DOWN_MS,
+    postgresDownMs: POSTGRES_DOWN_MS,
   };
   for (let index = 0; Date.now() + INTERVAL_S * 1000 < endsAt && !isStopping(); index += 1) {
     await sleep(INTERVAL_S * 1000);
@@ -175,7 +194,7 @@ async function main(): Promise<void> {
   }
   const figures = await clients;
   say('load stopped; waiting for the audit log, then checking the databases');
-  const database = (store: string) => new URL(`/${databasePrefix}${store}`, POSTGRES_URL).toString();
+  const database = (store: string) => new URL(`/${databasePrefix}${store}`, postgresUrl).toString();
   const verdict = await verify(
     figures.acknowledged,
     { caseUrl: database('case'), auditUrl: database('audit') },

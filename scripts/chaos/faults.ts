@@ -1,11 +1,14 @@
 /**
  * The faults, one every interval, in turn: SIGKILL each service and Envoy (the dev runner starts them
  * again after its back-off, as a kubelet would), SIGKILL Redis (brought back empty a few seconds later),
- * and Postgres dropping every connection of the platform's databases (what clients see of a restart).
+ * and a Postgres crash: the run's own server shut down immediately (no checkpoint, every connection cut)
+ * and started again a few seconds later, recovering from its WAL. Where no server of the run's own could
+ * be made (no initdb), Postgres drops every connection of the platform's databases instead.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { platformPids } from '../bench/process-stats.ts';
+import type { ChaosPostgres } from './postgres-server.ts';
 import type { ChaosRedis } from './redis-server.ts';
 
 export const FAULTS = [
@@ -30,10 +33,13 @@ export interface FaultRecord {
 export interface FaultContext {
   readonly runnerPid: number;
   readonly redis: ChaosRedis;
+  /** The run's own Postgres, when it has one. */
+  readonly postgres: ChaosPostgres | undefined;
   /** A connection to the server's maintenance database, to end the platform's connections. */
   readonly postgresUrl: string;
   readonly databasePrefix: string;
   readonly redisDownMs: number;
+  readonly postgresDownMs: number;
 }
 
 function killProcess(context: FaultContext, name: string): string {
@@ -66,13 +72,23 @@ async function restartRedis(context: FaultContext): Promise<string> {
   return `SIGKILL, back empty after ${context.redisDownMs} ms`;
 }
 
+async function crashPostgres(context: FaultContext): Promise<string> {
+  const server = context.postgres;
+  if (!server) return `${await dropConnections(context)} (no server of the run's own to crash)`;
+  await server.crash();
+  await sleep(context.postgresDownMs);
+  const restarting = Date.now();
+  await server.start();
+  return `immediate shutdown (a crash), started again after ${context.postgresDownMs} ms, accepting queries ${Date.now() - restarting} ms later`;
+}
+
 export async function inject(fault: Fault, context: FaultContext): Promise<FaultRecord> {
   const at = Date.now();
   const detail =
     fault === 'redis'
       ? await restartRedis(context)
       : fault === 'postgres'
-        ? await dropConnections(context)
+        ? await crashPostgres(context)
         : killProcess(context, fault);
   return { fault, at, detail };
 }
