@@ -4,7 +4,7 @@ SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
 .PHONY: help install dev test test-unit test-integration test-e2e test-packaging images test-images bench chaos rotate-key lint format format-check typecheck render-gateway clean \
-	chart-deps up down tilt helm-test compose-up compose-down k8s-wait k8s-forward k8s-smoke k8s-logs
+	chart-deps up down tilt helm-test compose-up compose-down compose-smoke k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -100,10 +100,13 @@ k8s-logs: ## One request's log lines from every pod, in time order (REQUEST_ID=<
 	@$(MRPCTL) logs $(REQUEST_ID) $(K8S_ARGS)
 
 compose-up: ## The whole platform with Docker Compose (no Kubernetes); Envoy on localhost:8080
-	@scripts/require.sh docker && docker compose up --build --wait
+	@scripts/require.sh docker && docker compose --profile observability up --build --wait
 
 compose-down: ## Stop the Compose platform (docker compose down -v also drops its data)
-	@scripts/require.sh docker && docker compose down
+	@scripts/require.sh docker && docker compose --profile observability down
+
+compose-smoke: ## docker-compose.yml for real (docker or podman, offline too): up, the seed flow through Envoy, down -v
+	@$(TOOLCHAIN) scripts/compose-smoke.sh
 
 clean: ## Remove build output and dev state (keeps the toolchain)
 	rm -rf dist libs/*/dist services/*/dist envoy/dist tests/dist .dev charts/*/charts charts/*/Chart.lock

@@ -4,7 +4,9 @@
 ARG BASE=mrp/debian:bookworm-local
 FROM ${BASE}
 COPY envoy /usr/local/bin/envoy
-RUN envoy --version
+# User envoy (uid 101), as upstream: the Compose file runs the gateway as "envoy".
+RUN envoy --version \
+    && groupadd --system --gid 101 envoy \
+    && useradd --system --uid 101 --gid envoy --no-create-home --shell /usr/sbin/nologin envoy
 USER 101:101
-ENTRYPOINT ["/usr/local/bin/envoy"]
-CMD ["-c", "/etc/envoy/envoy.yaml"]
+CMD ["envoy", "-c", "/etc/envoy/envoy.yaml"]

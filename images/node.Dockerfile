@@ -1,11 +1,16 @@
 # A Node 24 base image built without any registry (scripts/containers.sh): the local Debian base (a
-# debootstrap'd root filesystem), the node binary the toolchain installed from npm, and npm; user node
-# (uid 1000, home /home/node) as in the upstream image, which the Compose file relies on.
+# debootstrap'd root filesystem), the node binary the toolchain installed from npm, npm, wget, and user
+# node (uid 1000, home /home/node) as in the upstream image, which the Compose file relies on.
 #   context: a folder holding node and npm/ (scripts/containers.sh prepares it)
 ARG BASE=mrp/debian:bookworm-local
 FROM ${BASE}
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
+# wget, as upstream's busybox has it: the Compose file's healthchecks use it.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends wget \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
     && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
     && node --version && npm --version \

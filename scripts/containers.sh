@@ -5,6 +5,7 @@
 #   scripts/containers.sh install           # Debian, as root: podman, buildah, runc and what they need
 #   scripts/containers.sh base              # the base images: upstream if a registry answers, else local
 #   scripts/containers.sh images [svc...]   # make images: every service image, tagged mrp/<service>:local
+#   scripts/containers.sh compose-env       # the Compose image variables for this machine (local bases if needed)
 #   scripts/containers.sh run ARGS...       # the engine's own CLI, configured as above
 #
 # Settings: CONTAINER_ENGINE=docker|podman (default: docker if its daemon answers and has buildx, else
@@ -22,9 +23,11 @@ NODE_UPSTREAM=node:24-alpine
 DEBIAN_LOCAL=mrp/debian:bookworm-local
 NODE_LOCAL=mrp/node:24-local
 ENVOY_LOCAL=mrp/envoy:local
+POSTGRES_LOCAL=mrp/postgres:local
+REDIS_LOCAL=mrp/redis:local
 DEBIAN_SUITE=bookworm
 PODMAN_PACKAGES=(podman buildah runc uidmap slirp4netns fuse-overlayfs containernetworking-plugins
-  netavark aardvark-dns iptables debootstrap)
+  netavark aardvark-dns iptables debootstrap docker-compose)
 
 log() { echo "[containers] $*" >&2; }
 die() {
@@ -91,8 +94,8 @@ install_podman() {
   [ "$(id -u)" = 0 ] || die "install needs root (it runs apt-get)"
   command -v apt-get >/dev/null || die "install knows Debian and Ubuntu only; install podman, buildah and runc yourself"
   if command -v podman >/dev/null && command -v buildah >/dev/null && command -v runc >/dev/null &&
-    command -v debootstrap >/dev/null; then
-    log "podman, buildah, runc and debootstrap are installed"
+    command -v debootstrap >/dev/null && command -v docker-compose >/dev/null; then
+    log "podman, buildah, runc, debootstrap and docker-compose are installed"
     return
   fi
   log "installing ${PODMAN_PACKAGES[*]}"
@@ -176,6 +179,31 @@ build_envoy_base() {
   engine build -q -t "$ENVOY_LOCAL" --build-arg "BASE=$DEBIAN_LOCAL" -f "$ROOT/images/envoy.Dockerfile" "$context" >/dev/null
 }
 
+# Postgres and Redis from Debian's packages, for Compose where their upstream images cannot be pulled.
+build_store_images() {
+  local name
+  for name in postgres redis; do
+    local image="mrp/$name:local"
+    image_exists "$image" && continue
+    log "building $image (Debian's packages)"
+    engine build -q -t "$image" --build-arg "BASE=$DEBIAN_LOCAL" -f "$ROOT/images/$name.Dockerfile" "$ROOT/images" >/dev/null
+  done
+}
+
+# The variables docker-compose.yml reads for its images, as lines NAME=value: nothing where a registry
+# answers (the file's defaults, upstream), else the local images.
+compose_env() {
+  mkdir -p "$CACHE"
+  local node_image
+  node_image="$(base_images)"
+  [ "$node_image" = "$NODE_UPSTREAM" ] && return
+  build_store_images
+  echo "MRP_NODE_IMAGE=$NODE_LOCAL"
+  echo "MRP_ENVOY_IMAGE=$ENVOY_LOCAL"
+  echo "MRP_POSTGRES_IMAGE=$POSTGRES_LOCAL"
+  echo "MRP_REDIS_IMAGE=$REDIS_LOCAL"
+}
+
 # Prints the Node base image to build the services on.
 base_images() {
   mkdir -p "$CACHE"
@@ -238,6 +266,7 @@ engine) detect_engine ;;
 install) install_podman ;;
 base) base_images ;;
 images) build_images "$@" ;;
+compose-env) compose_env ;;
 run) engine "$@" ;;
 *)
   sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'

@@ -321,6 +321,26 @@ describe('docker-compose.yml', function () {
   });
 
   describe('what it names', () => {
+    it('puts the observability containers, and only those, in the observability profile: the platform starts without them', () => {
+      const profiled = Object.entries(composeFile().services)
+        .filter(([, each]) => (each.profiles ?? []).length > 0)
+        .map(([name, each]) => [name, each.profiles]);
+      expect(Object.fromEntries(profiled)).to.deep.equal({
+        'otel-collector': ['observability'],
+        jaeger: ['observability'],
+        prometheus: ['observability'],
+        grafana: ['observability'],
+      });
+      // Nothing outside the profile waits for something inside it.
+      for (const [name, each] of Object.entries(composeFile().services)) {
+        if ((each.profiles ?? []).length > 0) continue;
+        for (const dependency of Object.keys(dependenciesOf(each)))
+          expect(composeFile().services[dependency]?.profiles, `${name} depends on ${dependency}`).to.equal(
+            undefined,
+          );
+      }
+    });
+
     it('builds each of the five services from the repository root with the one Dockerfile and its SERVICE, as mrp/<service>:dev, never pulled', () => {
       const built = Object.entries(composeFile().services)
         .filter(([, each]) => each.build !== undefined)

@@ -51,6 +51,7 @@ export interface ComposeService {
   readonly ipc?: string;
   readonly devices?: readonly unknown[];
   readonly tmpfs?: string | readonly string[];
+  readonly profiles?: readonly string[];
   readonly stop_grace_period?: string;
   readonly restart?: string;
 }
