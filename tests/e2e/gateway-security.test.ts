@@ -173,6 +173,21 @@ describe('the platform through the real Envoy', () => {
       // Another client address still gets an answer from auth-service.
       expect((await loginFrom('127.0.0.10')).status).to.equal(400);
     });
+
+    it('no variant of the login path reaches the login handler past the login limit, even with a token', async () => {
+      for (const path of ['/v1/auth/login/', '/v1/auth/LOGIN', '/v1/auth/Login/']) {
+        for (let attempt = 0; attempt < 25; attempt += 1) {
+          const result = await request(`${gateway.url}${path}`, {
+            method: 'POST',
+            token: tokens.viewer,
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ username: 'admin@example.com', password: 'guess' }).toString(),
+          });
+          // Past the gateway's JWT check, auth-service matches paths exactly: not found, not a login answer.
+          expectProblem(result, 404);
+        }
+      }
+    });
   });
 
   describe('request IDs', () => {

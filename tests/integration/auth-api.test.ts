@@ -60,6 +60,16 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       expect(claims.exp! - claims.iat!).to.equal(900);
     });
 
+    it('is matched exactly: a trailing slash or another case is 404, never the login handler', async () => {
+      for (const path of ['/v1/auth/login/', '/v1/auth/LOGIN', '/v1/Auth/login', '/V1/auth/login']) {
+        const result = await request(
+          `${platform.authUrl}${path}`,
+          form({ username: 'admin@example.com', password: 'admin123' }),
+        );
+        expectProblem(result, 404);
+      }
+    });
+
     it('accepts an explicit grant_type=password', async () => {
       const result = await request(
         loginUrl,

@@ -402,7 +402,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   );
   documentRef.current = document;
 
-  const router = new Router<AppState>();
+  // Paths match exactly: a trailing slash or another case is another path (404), so no variant of a route
+  // escapes a policy the gateway attaches to its exact path (the login limit).
+  const router = new Router<AppState>({ strict: true, sensitive: true });
   for (const route of routes) {
     const chain: Middleware<AppState>[] = [];
     if (route.formatError) {
