@@ -1,4 +1,11 @@
-import { isPgError, PG_UNIQUE_VIOLATION, type KeysetPosition, type Pool } from '@mrp/platform';
+import {
+  isPgError,
+  PG_UNIQUE_VIOLATION,
+  withTransaction,
+  type KeysetPosition,
+  type Pool,
+  type PoolClient,
+} from '@mrp/platform';
 import type { Role } from '@mrp/schemas';
 
 /** A user row as the domain sees it; the hash never leaves the service's domain layer. */
@@ -117,10 +124,14 @@ export class UserRepository {
     return rows.map(toRecord);
   }
 
+  /**
+   * Changes a user; undefined when there is none. Taking the admin role away from the last admin is
+   * refused ('last_admin'): the admins' rows are locked first, so two demotions at once cannot both pass.
+   */
   async update(
     id: string,
     changes: { email?: string; role?: Role; fullName?: string; passwordHash?: string },
-  ): Promise<UserRecord | undefined> {
+  ): Promise<UserRecord | undefined | 'last_admin'> {
     const columns: Record<string, unknown> = {
       email: changes.email,
       role: changes.role,
@@ -129,19 +140,37 @@ export class UserRepository {
     };
     const set = Object.entries(columns).filter(([, value]) => value !== undefined);
     const assignments = set.map(([column], index) => `${column} = $${index + 2}`);
-    try {
-      const { rows } = await this.#pool.query<Row>(
+    const apply = async (db: Pool | PoolClient) => {
+      const { rows } = await db.query<Row>(
         `UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, ...set.map(([, value]) => value)],
       );
       return rows[0] && toRecord(rows[0]);
+    };
+    try {
+      if (changes.role === undefined || changes.role === 'admin') return await apply(this.#pool);
+      return await withTransaction(this.#pool, async (client) =>
+        (await isLastAdmin(client, id)) ? 'last_admin' : apply(client),
+      );
     } catch (error) {
       return rethrow(error);
     }
   }
 
-  async delete(id: string): Promise<boolean> {
-    const { rowCount } = await this.#pool.query('DELETE FROM users WHERE id = $1', [id]);
-    return rowCount === 1;
+  /** Deletes a user: 'not_found', or 'last_admin' (refused) when it is the only admin left. */
+  async delete(id: string): Promise<'deleted' | 'not_found' | 'last_admin'> {
+    return withTransaction(this.#pool, async (client) => {
+      if (await isLastAdmin(client, id)) return 'last_admin';
+      const { rowCount } = await client.query('DELETE FROM users WHERE id = $1', [id]);
+      return rowCount === 1 ? 'deleted' : 'not_found';
+    });
   }
+}
+
+/** Whether `id` is the only admin; locks every admin's row until the transaction ends. */
+async function isLastAdmin(client: PoolClient, id: string): Promise<boolean> {
+  const { rows } = await client.query<{ id: string }>(
+    "SELECT id FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE",
+  );
+  return rows.length === 1 && rows[0]!.id === id;
 }

@@ -1,10 +1,18 @@
-import { decodeKeysetCursor, encodeKeysetCursor, errors } from '@mrp/platform';
+import { AppError, decodeKeysetCursor, encodeKeysetCursor, errors } from '@mrp/platform';
 import type { Role, UserCreateRequest, UserUpdateRequest } from '@mrp/schemas';
 import { EmailTakenError, type UserRecord, type UserRepository } from '../data/user.repository.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './password-hasher.ts';
 
 const emailTaken = () => errors.conflict('email_taken', 'a user with this email already exists');
 const userNotFound = (id: string) => errors.notFound(`no user with id ${id}`);
+/** The platform always keeps an admin: nobody could manage users again without one. */
+const lastAdmin = (what: 'deleted' | 'demoted') =>
+  new AppError({
+    code: 'last_admin',
+    status: 409,
+    title: 'Conflict',
+    detail: `the last admin cannot be ${what}; make another user admin first`,
+  });
 
 /** The use cases of user management, in the words of the spec. */
 export class UserUseCases {
@@ -63,6 +71,7 @@ export class UserUseCases {
         ...(passwordHash !== undefined && { passwordHash }),
       });
       if (!updated) throw userNotFound(id);
+      if (updated === 'last_admin') throw lastAdmin('demoted');
       return updated;
     } catch (error) {
       if (error instanceof EmailTakenError) throw emailTaken();
@@ -70,8 +79,18 @@ export class UserUseCases {
     }
   }
 
-  async deleteUser(id: string): Promise<void> {
-    if (!(await this.#users.delete(id))) throw userNotFound(id);
+  /** Deletes a user; an admin cannot delete their own account, and the last admin cannot be deleted. */
+  async deleteUser(id: string, callerId: string): Promise<void> {
+    if (id === callerId)
+      throw new AppError({
+        code: 'cannot_delete_self',
+        status: 409,
+        title: 'Conflict',
+        detail: 'an admin cannot delete their own account; another admin can',
+      });
+    const outcome = await this.#users.delete(id);
+    if (outcome === 'not_found') throw userNotFound(id);
+    if (outcome === 'last_admin') throw lastAdmin('deleted');
   }
 
   /**

@@ -71,7 +71,7 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
       responses: {
         200: { description: 'The updated user', schema: 'User' },
         404: { description: 'No such user' },
-        409: { description: 'Email already in use' },
+        409: { description: 'Email already in use, or the last admin demoted' },
       },
       async handle(ctx) {
         const { id } = params(ctx);
@@ -86,9 +86,13 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
       tags,
       access: ADMINS,
       params: 'IdParams',
-      responses: { 204: { description: 'Deleted' }, 404: { description: 'No such user' } },
+      responses: {
+        204: { description: 'Deleted' },
+        404: { description: 'No such user' },
+        409: { description: 'The caller’s own account, or the last admin' },
+      },
       async handle(ctx) {
-        await users.deleteUser(params(ctx).id);
+        await users.deleteUser(params(ctx).id, ctx.state.principal!.subject);
         ctx.status = 204;
       },
     },
