@@ -129,8 +129,60 @@ export const env = {
 };
 
 /**
+ * The secrets this repository publishes for local use (Compose's defaults, Tilt's fixed Secrets, the dev
+ * service client): as public as the dev users' passwords. With APP_ENV=production a service refuses to start
+ * with any of them, or with a secret key left at its development default, or with one of them as the
+ * password of a URL it is given. tests/integration/dev-secrets.test.ts keeps this list complete.
+ */
+export const DEVELOPMENT_SECRETS: readonly string[] = [
+  'dev-case-service-secret',
+  'postgres-dev-only',
+  'mrp-user-dev-only',
+  'mrp-case-dev-only',
+  'mrp-audit-dev-only',
+  'mrp-dev-postgres',
+  'mrp-dev-redis',
+  'mrp-dev-case-service-client',
+  'mrp-dev-mrp_user',
+  'mrp-dev-mrp_case',
+  'mrp-dev-mrp_audit',
+];
+
+/** The password of a URL, if it has one. */
+function urlPassword(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value.includes('@')) return undefined;
+  try {
+    const password = new URL(value).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a production config must not start: a development secret where a real one belongs. */
+function developmentSecretProblems(spec: ConfigSpec, config: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [name, entry] of Object.entries(spec)) {
+    const value = config[name];
+    if (entry.secret && typeof value === 'string') {
+      if (DEVELOPMENT_SECRETS.includes(value) || (entry.default !== undefined && value === entry.default))
+        problems.push(
+          `${entry.env} is a development secret, which APP_ENV=production refuses: set a secret of your own`,
+        );
+    }
+    const password = urlPassword(value);
+    if (password !== undefined && DEVELOPMENT_SECRETS.includes(password))
+      problems.push(
+        `${entry.env} carries a development password, which APP_ENV=production refuses: set a password of your own`,
+      );
+  }
+  return problems;
+}
+
+/**
  * Reads every key of `spec` from `source` (the process environment by default) and returns the typed
- * config, or throws a ConfigError listing every missing or malformed value.
+ * config, or throws a ConfigError listing every missing or malformed value. A config whose `appEnv` is
+ * production is also refused when it carries a development secret (`DEVELOPMENT_SECRETS`).
  */
 export function loadConfig<S extends ConfigSpec>(
   spec: S,
@@ -153,6 +205,8 @@ export function loadConfig<S extends ConfigSpec>(
       problems.push(`${entry.env}: ${(error as Error).message}`);
     }
   }
+  if (problems.length === 0 && config.appEnv === 'production')
+    problems.push(...developmentSecretProblems(spec, config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config as ConfigOf<S>;
 }

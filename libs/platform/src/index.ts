@@ -3,6 +3,7 @@ export {
   describeConfig,
   env,
   ConfigError,
+  DEVELOPMENT_SECRETS,
   type ConfigKey,
   type ConfigSpec,
   type ConfigOf,

@@ -1,4 +1,4 @@
-import { ConfigError, env, loadConfig, type ConfigOf, serviceKeys } from '@mrp/platform';
+import { ConfigError, DEVELOPMENT_SECRETS, env, loadConfig, type ConfigOf, serviceKeys } from '@mrp/platform';
 
 /** Every setting of auth-service: env var, default and meaning. */
 export const authServiceConfigSpec = {
@@ -81,6 +81,10 @@ export function loadAuthServiceConfig(
     if (!client.includes(':') || !name || secret.length < 16) {
       problems.push(
         `AUTH_SERVICE_CLIENTS: each entry is name:secret with a secret of at least 16 characters`,
+      );
+    } else if (config.appEnv === 'production' && DEVELOPMENT_SECRETS.includes(secret)) {
+      problems.push(
+        `AUTH_SERVICE_CLIENTS: the secret of ${name} is a development secret, which APP_ENV=production refuses`,
       );
     }
   }
