@@ -10,6 +10,50 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/** Keys whose values never reach a log line, at any depth, whatever their case. */
+export const REDACTED_KEYS: ReadonlySet<string> = new Set([
+  'password',
+  'password_hash',
+  'passwordhash',
+  'client_secret',
+  'secret',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+]);
+const CENSOR = '[redacted]';
+
+/**
+ * `value` with every redacted key's value replaced, at any depth (plain objects and arrays; ten levels at
+ * most). Returns `value` itself when there is nothing to redact, so a clean log line costs a walk and no
+ * copy.
+ */
+export function redactDeep(value: unknown, depth = 0): unknown {
+  if (depth > 10 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const items = value as readonly unknown[];
+    let copy: unknown[] | undefined;
+    items.forEach((item, index) => {
+      const redacted = redactDeep(item, depth + 1);
+      if (redacted !== item) (copy ??= [...items])[index] = redacted;
+    });
+    return copy ?? value;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const redacted = REDACTED_KEYS.has(key.toLowerCase()) ? CENSOR : redactDeep(item, depth + 1);
+    if (redacted !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = redacted;
+  }
+  return copy ?? value;
+}
+
 /**
  * JSON logs, one line per event, with `service_name` on every line; request handlers log through a
  * child that adds `request_id`. A line written while a span is active carries its `trace_id` and `span_id`
@@ -23,16 +67,10 @@ export function createLogger(options: LoggerOptions): Logger {
       messageKey: 'message',
       mixin: activeTraceFields,
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: {
-        paths: [
-          'password',
-          '*.password',
-          'req.headers.authorization',
-          'headers.authorization',
-          'password_hash',
-        ],
-        censor: '[redacted]',
+      formatters: {
+        level: (label) => ({ level: label }),
+        // Secrets, tokens, cookies and authorization headers, at any depth (REDACTED_KEYS).
+        log: (object) => redactDeep(object) as Record<string, unknown>,
       },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
