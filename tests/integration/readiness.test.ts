@@ -37,6 +37,10 @@ describe('readiness follows Postgres, liveness does not', () => {
     const notReady = await request(`${platform.userUrl}/readyz`);
     expect(notReady.status).to.equal(503);
     expect(notReady.body).to.deep.include({ status: 'not_ready' });
+    // The answer names what failed, never why (addresses and server messages go to the log).
+    expect(Object.values((notReady.body as { checks: Record<string, string> }).checks)).to.include('failed');
+    expect(notReady.text).not.to.include(String(proxy.port));
+    expect(notReady.text).not.to.match(/ECONN|127\.0\.0\.1|timeout/i);
     expect((await request(`${platform.userUrl}/healthz`)).status).to.equal(200);
     // A request that needs the database fails fast and cleanly instead of hanging.
     const during = await request(`${platform.userUrl}/v1/users`, { token });

@@ -341,7 +341,10 @@ function operationalRoutes(
               checks[dependency.name] = 'ok';
             } catch (error) {
               ready = false;
-              checks[dependency.name] = `failed: ${(error as Error).message}`;
+              // The answer names the dependency only; why it failed (addresses, server messages) is for
+              // the log, not for whoever can reach the port.
+              checks[dependency.name] = 'failed';
+              options.logger.warn({ dependency: dependency.name, err: error }, 'readiness check failed');
             }
           }),
         );
