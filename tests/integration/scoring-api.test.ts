@@ -101,9 +101,6 @@ function metricValue(exposition: string, name: string, labels: Record<string, st
   return 0;
 }
 
-const subjectOf = (token: string) =>
-  (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
-
 const validateScoreResult = getValidator('ScoreResult');
 
 function expectScoreResult(result: HttpResult, caseId: string): Record<string, unknown> {
@@ -186,26 +183,33 @@ describe('scoring API', () => {
     await platform.stop();
   });
 
-  const score = (body: unknown, token = tokens.analyst, headers: Record<string, string> = {}) =>
+  const score = (body: unknown, token = tokens.service, headers: Record<string, string> = {}) =>
     request(`${service.url}/v1/scoring/score`, { method: 'POST', token, json: body, headers });
 
   describe('POST /v1/scoring/score', () => {
-    for (const role of ['analyst', 'admin', 'service'] as const) {
-      it(`scores a case for ${role === 'service' ? 'a service token' : `an ${role}`} with a contract-valid result`, async () => {
+    it('scores a case for a service token (case-service) with a contract-valid result', async () => {
+      const body = buildScoreRequest();
+      const result = expectScoreResult(await score(body, tokens.service), body.case_id as string);
+      expect(result.score).to.be.within(0, 1);
+      expect(result.reasons).to.be.an('array').with.length.within(1, 3);
+      expect(Date.parse(result.scored_at as string)).to.be.closeTo(Date.now(), 60_000);
+    });
+
+    it("refuses every person's token with 403, so nobody can publish a case's score by hand", async () => {
+      for (const role of ['admin', 'analyst', 'viewer'] as const) {
         const body = buildScoreRequest();
-        const result = expectScoreResult(await score(body, tokens[role]), body.case_id as string);
-        expect(result.score).to.be.within(0, 1);
-        expect(result.reasons).to.be.an('array').with.length.within(1, 3);
-        expect(Date.parse(result.scored_at as string)).to.be.closeTo(Date.now(), 60_000);
-      });
-    }
+        expectProblem(await score(body, tokens[role]), 403, 'forbidden');
+        // Nothing was published for that case.
+        expect(eventsFor(await scoreEvents(redis.client), body.case_id as string), role).to.deep.equal([]);
+      }
+    });
 
     it('gives the same input the same score, band and reasons every time', async () => {
       const body = buildScoreRequest({
         features: { priority_level: 2, amount: 3100, segment: 'smb', flag_x: 7 },
       });
       const first = asRecord((await score(body)).body);
-      const second = asRecord((await score(body, tokens.admin)).body);
+      const second = asRecord((await score(body)).body);
       const reordered = asRecord(
         (
           await score({
@@ -241,8 +245,7 @@ describe('scoring API', () => {
       ]);
     });
 
-    it('refuses a viewer with 403 and a missing or bad token with 401', async () => {
-      expectProblem(await score(buildScoreRequest(), tokens.viewer), 403, 'forbidden');
+    it('refuses a missing or bad token with 401', async () => {
       expectProblem(
         await request(`${service.url}/v1/scoring/score`, { method: 'POST', json: buildScoreRequest() }),
         401,
@@ -318,7 +321,7 @@ describe('scoring API', () => {
       const post = (body: string, contentType: string) =>
         request(`${service.url}/v1/scoring/score`, {
           method: 'POST',
-          token: tokens.analyst,
+          token: tokens.service,
           body,
           headers: { 'content-type': contentType },
         });
@@ -340,11 +343,11 @@ describe('scoring API', () => {
     it('refuses query parameters, so nothing in a request can switch a fault on', async () => {
       const result = await request(`${service.url}/v1/scoring/score?fault=error`, {
         method: 'POST',
-        token: tokens.analyst,
+        token: tokens.service,
         json: buildScoreRequest(),
       });
       expectProblem(result, 400, 'validation_failed');
-      const withHeaders = await score(buildScoreRequest(), tokens.analyst, {
+      const withHeaders = await score(buildScoreRequest(), tokens.service, {
         'x-fault': 'hang',
         'x-scoring-fault-error-rate': '1',
       });
@@ -369,7 +372,7 @@ describe('scoring API', () => {
     it('puts a valid score_updated event for the case on the real stream, with who and which request', async () => {
       const body = buildScoreRequest();
       const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-      const result = await score(body, tokens.analyst, {
+      const result = await score(body, tokens.service, {
         traceparent,
         'x-request-id': `req-${randomUUID()}`,
       });
@@ -386,7 +389,7 @@ describe('scoring API', () => {
       expect(event.source).to.equal('scoring-service');
       expect(event.subject).to.equal(`case:${String(body.case_id)}`);
       expect(event.request_id).to.equal(result.headers.get('x-request-id'));
-      expect(event.actor).to.equal(subjectOf(tokens.analyst));
+      expect(event.actor).to.equal('service:case-service');
       expect(event.traceparent).to.equal(traceparent);
       expect(event.data).to.deep.equal({
         case_id: body.case_id,
@@ -473,7 +476,7 @@ describe('scoring API', () => {
     const scoreOn = (target: RunningScoring, init: { signal?: AbortSignal } = {}) =>
       fetch(`${target.url}/v1/scoring/score`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${tokens.analyst}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${tokens.service}`, 'content-type': 'application/json' },
         body: JSON.stringify(buildScoreRequest()),
         ...init,
       });
@@ -487,7 +490,7 @@ describe('scoring API', () => {
       for (let index = 0; index < 3; index += 1) {
         const result = await request(`${faulty.url}/v1/scoring/score`, {
           method: 'POST',
-          token: tokens.analyst,
+          token: tokens.service,
           json: buildScoreRequest(),
         });
         expectProblem(result, 503, 'injected_fault');
@@ -566,7 +569,7 @@ describe('scoring API', () => {
         expectScoreResult(
           await request(`${cutOff.url}/v1/scoring/score`, {
             method: 'POST',
-            token: tokens.analyst,
+            token: tokens.service,
             json: body,
           }),
           body.case_id as string,

@@ -71,6 +71,12 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
     logger,
     registry,
   });
+  const serviceTokens = new ServiceTokenClient({
+    tokenUrl: config.authTokenUrl,
+    clientId: config.serviceClientId,
+    clientSecret: config.serviceClientSecret,
+    timeoutMs: 2000,
+  });
   const relay = new OutboxRelay({
     pool,
     redis,
@@ -87,6 +93,7 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
       scoreLeaseMs: config.scoreLeaseMs,
       pendingRetryMs: config.rescoreBackoffBaseMs,
       stream: config.eventStream,
+      serviceToken: () => serviceTokens.token(),
     },
     logger,
     () => {
@@ -97,12 +104,6 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
     pool,
     cases,
     scoring,
-    tokens: new ServiceTokenClient({
-      tokenUrl: config.authTokenUrl,
-      clientId: config.serviceClientId,
-      clientSecret: config.serviceClientSecret,
-      timeoutMs: 2000,
-    }),
     logger,
     registry,
     intervalMs: config.rescoreIntervalMs,

@@ -28,7 +28,7 @@ export interface ScoringClientOptions {
   readonly registry: MetricsRegistry;
 }
 
-/** Who a call is made for: the token it carries and the request it belongs to (null for background work). */
+/** A call's token (case-service's own) and the request it belongs to (null for background work). */
 export interface CallContext {
   readonly token: string;
   readonly requestId: string | null;
@@ -36,7 +36,8 @@ export interface CallContext {
 
 /** Why a case could not be scored; the case is then stored as PENDING_SCORE with this reason. */
 export class ScoringUnavailableError extends Error {
-  readonly reason: 'breaker_open' | 'bulkhead_full' | 'timeout' | 'unreachable' | 'server_error' | 'rejected';
+  readonly reason:
+    'breaker_open' | 'bulkhead_full' | 'timeout' | 'unreachable' | 'server_error' | 'rejected' | 'no_token';
   constructor(reason: ScoringUnavailableError['reason'], message: string, cause?: unknown) {
     super(message, { cause });
     this.name = 'ScoringUnavailableError';
@@ -141,7 +142,7 @@ export class ScoringClient {
     return this.#breaker.opened;
   }
 
-  /** Scores a case's features with the caller's token (a user's, or a service token for background work) and request ID. */
+  /** Scores a case's features with case-service's token, for a request (its ID) or for background work. */
   async score(caseId: string, features: Record<string, unknown>, call: CallContext): Promise<CaseScore> {
     let response: ScoreResponse;
     try {

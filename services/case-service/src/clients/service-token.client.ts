@@ -9,20 +9,29 @@ export interface ServiceTokenOptions {
 }
 
 /**
- * A service token for work case-service does on its own (re-scoring), from auth-service's client
- * credentials grant; cached and renewed at half its lifetime.
+ * case-service's own token, from auth-service's client credentials grant: the only token it calls
+ * scoring-service with (creating a case as well as re-scoring), since scoring a case is for the service
+ * role alone. Cached and renewed at half its lifetime; concurrent callers share one request.
  */
 export class ServiceTokenClient {
   readonly #options: ServiceTokenOptions;
   #cached: { token: string; renewAt: number } | undefined;
+  #pending: Promise<string> | undefined;
 
   constructor(options: ServiceTokenOptions) {
     this.#options = options;
   }
 
   async token(): Promise<string> {
+    if (this.#cached && Date.now() < this.#cached.renewAt) return this.#cached.token;
+    this.#pending ??= this.#fetch().finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+
+  async #fetch(): Promise<string> {
     const now = Date.now();
-    if (this.#cached && now < this.#cached.renewAt) return this.#cached.token;
     let response: Response;
     try {
       response = await fetch(this.#options.tokenUrl, {

@@ -22,7 +22,6 @@ export const SOURCE = 'case-service';
 /** Who asks, and the context every event carries. */
 export interface Caller {
   readonly subject: string;
-  readonly token: string;
   readonly requestId: string;
 }
 
@@ -44,6 +43,8 @@ export interface CaseUseCaseOptions {
   readonly pendingRetryMs: number;
   /** The Redis stream case events go to. */
   readonly stream: string;
+  /** case-service's own token: scoring a case is for the service role alone, whoever created it. */
+  readonly serviceToken: () => Promise<string>;
 }
 
 export interface CreateResult {
@@ -185,13 +186,7 @@ export class CaseUseCases {
     try {
       const answer =
         idempotencyKey === undefined ? undefined : { version, owner: caller.subject, key: idempotencyKey };
-      const stored = await this.#scoreAndStore(
-        record,
-        caller,
-        caller.token,
-        this.#options.pendingRetryMs,
-        answer,
-      );
+      const stored = await this.#scoreAndStore(record, caller, this.#options.pendingRetryMs, answer);
       const body = stored.answer ?? presentCase(version, stored.record);
       if (answer && stored.answer === undefined)
         await idempotencyRepository.complete(this.#pool, answer.owner, answer.key, 201, body);
@@ -250,13 +245,18 @@ export class CaseUseCases {
   async #scoreAndStore(
     record: CaseRecord,
     actor: { subject: string; requestId: string | null },
-    token: string,
     retryInMs: number,
     answer?: { version: ApiVersion; owner: string; key: string },
   ): Promise<{ record: CaseRecord; answer?: unknown }> {
     let score: CaseScore | undefined;
     let reason = '';
     try {
+      let token: string;
+      try {
+        token = await this.#options.serviceToken();
+      } catch (error) {
+        throw new ScoringUnavailableError('no_token', 'no service token from auth-service', error);
+      }
       score = await this.#scoring.score(record.id, scoringFeatures(record), {
         token,
         requestId: actor.requestId,
@@ -313,18 +313,8 @@ export class CaseUseCases {
   }
 
   /** Scores a case the worker claimed; true when it got a score, else the next try is `retryInMs` ahead. */
-  async rescore(
-    record: CaseRecord,
-    serviceToken: string,
-    serviceSubject: string,
-    retryInMs: number,
-  ): Promise<boolean> {
-    const stored = await this.#scoreAndStore(
-      record,
-      { subject: serviceSubject, requestId: null },
-      serviceToken,
-      retryInMs,
-    );
+  async rescore(record: CaseRecord, serviceSubject: string, retryInMs: number): Promise<boolean> {
+    const stored = await this.#scoreAndStore(record, { subject: serviceSubject, requestId: null }, retryInMs);
     return stored.record.score !== null;
   }
 

@@ -25,8 +25,7 @@ function idempotencyKey(ctx: AppContext): string | undefined {
 }
 
 function caller(ctx: AppContext): Caller {
-  const token = ctx.get('authorization').replace(/^Bearer /i, '');
-  return { subject: ctx.state.principal!.subject, token, requestId: ctx.state.requestId };
+  return { subject: ctx.state.principal!.subject, requestId: ctx.state.requestId };
 }
 
 /** `/v1/cases` or `/v2/cases`: the same rows; v2 adds priority (and scoring features on create). */

@@ -3,14 +3,12 @@ import { Counter } from 'prom-client';
 import { caseRepository } from '../data/case.repository.ts';
 import { idempotencyRepository } from '../data/idempotency.repository.ts';
 import type { ScoringClient } from '../clients/scoring.client.ts';
-import type { ServiceTokenClient } from '../clients/service-token.client.ts';
 import type { CaseUseCases } from '../domain/case.use-cases.ts';
 
 export interface RescoreWorkerOptions {
   readonly pool: Pool;
   readonly cases: CaseUseCases;
   readonly scoring: ScoringClient;
-  readonly tokens: ServiceTokenClient;
   readonly logger: Logger;
   readonly registry: MetricsRegistry;
   /** Pause between polls (ms). */
@@ -57,7 +55,6 @@ export class RescoreWorker {
       this.#options.leaseMs,
     );
     if (claimed.length === 0) return 0;
-    const token = await this.#options.tokens.token();
     let scored = 0;
     for (const record of claimed) {
       const delay = backoffDelay(record.attempts, {
@@ -66,7 +63,6 @@ export class RescoreWorker {
       });
       const ok = await this.#options.cases.rescore(
         record,
-        token,
         'service:case-service',
         Math.max(delay, this.#options.backoffBaseMs),
       );

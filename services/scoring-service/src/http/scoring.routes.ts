@@ -6,8 +6,11 @@ import { describeModel } from '../domain/scoring-model.ts';
 import type { FaultInjector } from './fault-injector.ts';
 import { presentScore } from './score.presenter.ts';
 
-/** case-service asks for scores with the user's token or its own service token. */
-const SCORERS = ['admin', 'analyst', 'service'] as const;
+/**
+ * Scoring a case is case-service's job, with its own service token: a person's token gets 403, so nobody can
+ * publish a score_updated for a case (which the audit log keeps as the case's history) by hand.
+ */
+const SCORERS = ['service'] as const;
 const READERS = ['admin', 'analyst', 'viewer', 'service'] as const;
 const tags = ['scoring'];
 
@@ -46,6 +49,7 @@ export function scoringRoutes({
       responses: {
         200: { description: 'The score, its risk band and its main reasons', schema: 'ScoreResult' },
         400: { description: 'The features do not match the contract or the model' },
+        403: { description: 'Not a service token: scoring a case is for case-service' },
         503: { description: 'Scoring is unavailable (only when fault injection is configured)' },
       },
       async handle(ctx) {
