@@ -127,6 +127,16 @@ export const JWT_POLICY = {
 } as const;
 
 /**
+ * Headers on every answer of the gateway: browsers must not guess a content type (a problem+json body is
+ * never HTML), and nothing an API answers is cached by a browser or proxy unless the service said so
+ * (`onlyIfAbsent`: the JWKS keeps its own `Cache-Control`).
+ */
+export const EDGE_RESPONSE_HEADERS: Readonly<Record<string, { value: string; onlyIfAbsent: boolean }>> = {
+  'x-content-type-options': { value: 'nosniff', onlyIfAbsent: false },
+  'cache-control': { value: 'no-store', onlyIfAbsent: true },
+};
+
+/**
  * Identity headers a client could send to impersonate someone, stripped at the edge before the token is
  * verified so that the only identity a service sees is the one Envoy verified (`x-jwt-payload`) or the
  * token itself.

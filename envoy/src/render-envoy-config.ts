@@ -16,6 +16,7 @@ import {
   SERVICE_ROUTES,
   SERVICES,
   STRIPPED_IDENTITY_HEADERS,
+  EDGE_RESPONSE_HEADERS,
   TIMEOUTS,
   UPSTREAM_LIMITS,
   HEALTH_CHECK,
@@ -381,10 +382,23 @@ function adminCluster(admin: SocketAddress): JsonObject {
   };
 }
 
+/**
+ * The first filter: identity headers a client sends are removed before anything reads them, and every
+ * answer, the gateway's own local replies (401, 429, 503) included, says `X-Content-Type-Options: nosniff`
+ * and, unless the service chose its own caching (the JWKS does), `Cache-Control: no-store`.
+ */
 function stripIdentityHeaders(): JsonObject {
   return {
     '@type': TYPE.headerMutation,
-    mutations: { request_mutations: STRIPPED_IDENTITY_HEADERS.map((header) => ({ remove: header })) },
+    mutations: {
+      request_mutations: STRIPPED_IDENTITY_HEADERS.map((header) => ({ remove: header })),
+      response_mutations: Object.entries(EDGE_RESPONSE_HEADERS).map(([key, { value, onlyIfAbsent }]) => ({
+        append: {
+          header: { key, value },
+          append_action: onlyIfAbsent ? 'ADD_IF_ABSENT' : 'OVERWRITE_IF_EXISTS_OR_ADD',
+        },
+      })),
+    },
   };
 }
 

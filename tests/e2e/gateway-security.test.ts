@@ -190,6 +190,37 @@ describe('the platform through the real Envoy', () => {
     });
   });
 
+  describe('edge headers', () => {
+    it('every answer says nosniff; an API answer is no-store, the gateway’s own refusals included; the JWKS keeps its caching', async () => {
+      const answers: [string, HttpResult][] = [
+        ['200 from a service', await request(`${gateway.url}/v1/users`, { token: tokens.viewer })],
+        ['401 from the gateway', await request(`${gateway.url}/v1/users`)],
+        [
+          '404 from a service',
+          await request(`${gateway.url}/v1/users/${randomUUID()}`, { token: tokens.viewer }),
+        ],
+        ['404 from the gateway', await request(`${gateway.url}/nowhere`, { token: tokens.viewer })],
+        ['the gateway healthz', await request(`${gateway.url}/healthz`)],
+      ];
+      for (const [name, result] of answers) {
+        expect(result.headers.get('x-content-type-options'), name).to.equal('nosniff');
+        expect(result.headers.get('cache-control'), name).to.equal('no-store');
+      }
+      const jwks = await request(`${gateway.url}/v1/auth/.well-known/jwks.json`);
+      expect(jwks.status).to.equal(200);
+      expect(jwks.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(jwks.headers.get('cache-control')).to.match(/max-age=\d+/);
+    });
+
+    it('a service answers nosniff, and no-store to an authenticated request, even reached without the gateway', async () => {
+      const direct = await request(`${gateway.platform.userUrl}/v1/users`, { token: tokens.viewer });
+      expect(direct.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(direct.headers.get('cache-control')).to.equal('no-store');
+      const health = await request(`${gateway.platform.userUrl}/healthz`);
+      expect(health.headers.get('x-content-type-options')).to.equal('nosniff');
+    });
+  });
+
   describe('request IDs', () => {
     it('are generated when absent and returned on 200, 401, 404 and 503 answers', async () => {
       const answers = [

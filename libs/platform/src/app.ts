@@ -69,6 +69,10 @@ function requestIdAndLogging(logger: Logger, metrics: HttpMetrics): Middleware<A
     ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ request_id: requestId });
     ctx.set('X-Request-Id', requestId);
+    // No answer is sniffed into another content type; an authenticated one is not cached unless its route
+    // says otherwise (set here, before the handler, so that a route's own Cache-Control wins).
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    if (ctx.get('authorization')) ctx.set('Cache-Control', 'no-store');
     const started = process.hrtime.bigint();
     try {
       await next();
