@@ -423,6 +423,17 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
     });
   });
 
+  describe('Grafana', function () {
+    it('lets anonymous visitors view the dashboards on kind only, never with the default (production) values', function () {
+      const anonymous = (set: string) =>
+        podSpecOf(find(objectsOf(set), 'Deployment', 'mrp-grafana')).containers[0]!.env!.find(
+          (variable) => variable.name === 'GF_AUTH_ANONYMOUS_ENABLED',
+        )?.value;
+      expect(anonymous('defaults')).to.equal('false');
+      expect(anonymous('kind (values-dev.yaml)')).to.equal('true');
+    });
+  });
+
   describe('secrets', function () {
     const SECRETISH = /(PASSWORD|SECRET|TOKEN|_KEY)$|^(DATABASE_URL|REDIS_URL)$/;
 
