@@ -75,6 +75,20 @@ describe('the platform through the real Envoy', () => {
       expect(line).to.include({ service_name: 'user-service', status_code: 200 });
     });
 
+    it('a service token is refused at the gateway (401), on every route, though the services accept it', async () => {
+      const { token } = await gateway.platform.auth.tokens.issueServiceToken('case-service');
+      for (const path of ['/v1/users', '/v1/cases', '/v1/audit']) {
+        const result = await request(`${gateway.url}${path}`, { token });
+        expectProblem(result, 401);
+      }
+      const direct = await request(`${gateway.platform.userUrl}/internal/v1/credentials/verify`, {
+        method: 'POST',
+        token,
+        json: { email: 'viewer@example.com', password: 'viewer123' },
+      });
+      expect(direct.status, direct.text).to.equal(200);
+    });
+
     it('the internal credential check is not routed by the gateway', async () => {
       const result = await request(`${gateway.url}/internal/v1/credentials/verify`, {
         method: 'POST',

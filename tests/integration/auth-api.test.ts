@@ -163,7 +163,10 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       );
       expect(result.status, result.text).to.equal(200);
       const claims = decodeJwt(String(asRecord(result.body).access_token));
-      expect(claims).to.include({ sub: 'service:case-service', iss: ISSUER, aud: AUDIENCE });
+      // The services' own audience, which the gateway does not accept: service tokens are for calls
+      // between services only.
+      expect(claims).to.include({ sub: 'service:case-service', iss: ISSUER, aud: 'mrp-services' });
+      expect(claims.aud).not.to.equal(AUDIENCE);
       expect(claims.roles).to.deep.equal(['service']);
       expect(claims.exp! - claims.iat!).to.equal(60);
     });

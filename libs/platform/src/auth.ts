@@ -22,7 +22,8 @@ export interface TokenVerifierOptions {
   /** Where auth-service publishes its JWKS. */
   readonly jwksUrl: string;
   readonly issuer: string;
-  readonly audience: string;
+  /** The accepted `aud` values: the users' audience, and the services' where service tokens are welcome. */
+  readonly audience: string | readonly string[];
   /** Accepted signature algorithms; anything else, `none` included, is refused. */
   readonly algorithms?: readonly string[];
   /** How many verified tokens to keep (0: verify every request). Default 1000. */
@@ -79,7 +80,7 @@ export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTV
     try {
       const { payload } = await jwtVerify(token, source.keys, {
         issuer: options.issuer,
-        audience: options.audience,
+        audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
         algorithms,
         requiredClaims: ['sub', 'exp', 'iat'],
       });

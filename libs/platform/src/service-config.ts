@@ -56,6 +56,7 @@ export function tokenVerificationKeys(): {
   jwksUrl: ConfigKey<string>;
   tokenIssuer: ConfigKey<string>;
   tokenAudience: ConfigKey<string>;
+  serviceAudience: ConfigKey<string>;
 } {
   return {
     jwksUrl: env.url(
@@ -65,6 +66,11 @@ export function tokenVerificationKeys(): {
     ),
     tokenIssuer: env.string('AUTH_ISSUER', 'mrp-auth', 'Expected `iss` of access tokens.'),
     tokenAudience: env.string('AUTH_AUDIENCE', 'mrp-platform', 'Expected `aud` of access tokens.'),
+    serviceAudience: env.string(
+      'AUTH_SERVICE_AUDIENCE',
+      'mrp-services',
+      '`aud` of service tokens (client credentials): accepted by the services, never by the gateway.',
+    ),
   };
 }
 

@@ -99,7 +99,7 @@ export async function createAuditService(
     verifyToken: createTokenVerifier({
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
-      audience: config.tokenAudience,
+      audience: [config.tokenAudience, config.serviceAudience],
     }),
     readiness: [postgresReadiness(pool), redisReadiness(redis)],
     bodyLimit: config.bodyLimit,

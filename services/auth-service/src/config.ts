@@ -4,7 +4,12 @@ import { ConfigError, DEVELOPMENT_SECRETS, env, loadConfig, type ConfigOf, servi
 export const authServiceConfigSpec = {
   ...serviceKeys({ port: 3001, bodyLimit: '16kb' }),
   issuer: env.string('AUTH_ISSUER', 'mrp-auth', '`iss` of the tokens issued.'),
-  audience: env.string('AUTH_AUDIENCE', 'mrp-platform', '`aud` of the tokens issued.'),
+  audience: env.string('AUTH_AUDIENCE', 'mrp-platform', '`aud` of the access tokens issued to users.'),
+  serviceAudience: env.string(
+    'AUTH_SERVICE_AUDIENCE',
+    'mrp-services',
+    '`aud` of service tokens (client credentials): the services accept it, the gateway does not.',
+  ),
   accessTokenTtlSeconds: env.int('AUTH_ACCESS_TOKEN_TTL_SECONDS', 900, 'Lifetime of a user access token.', {
     min: 30,
     max: 86_400,

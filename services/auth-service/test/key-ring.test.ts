@@ -56,6 +56,7 @@ describe('the key directory and the key ring', () => {
     const issuer = new TokenIssuer(ring, {
       issuer: 'mrp-auth',
       audience: 'mrp-platform',
+      serviceAudience: 'mrp-services',
       accessTokenTtlSeconds: 60,
       serviceTokenTtlSeconds: 60,
     });

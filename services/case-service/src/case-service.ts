@@ -121,7 +121,7 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
     verifyToken: createTokenVerifier({
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
-      audience: config.tokenAudience,
+      audience: [config.tokenAudience, config.serviceAudience],
     }),
     readiness: [postgresReadiness(pool)],
     bodyLimit: config.bodyLimit,

@@ -77,7 +77,7 @@ export function createScoringService(
     verifyToken: createTokenVerifier({
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
-      audience: config.tokenAudience,
+      audience: [config.tokenAudience, config.serviceAudience],
     }),
     bodyLimit: config.bodyLimit,
     maxInFlight: config.maxInFlight,

@@ -61,7 +61,7 @@ export async function createUserService(config: UserServiceConfig, logger: Logge
     verifyToken: createTokenVerifier({
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
-      audience: config.tokenAudience,
+      audience: [config.tokenAudience, config.serviceAudience],
     }),
     readiness: [postgresReadiness(pool)],
     bodyLimit: config.bodyLimit,

@@ -5,6 +5,8 @@ import { SIGNING_ALGORITHM, type SigningKey } from './key-store.ts';
 export interface TokenIssuerOptions {
   readonly issuer: string;
   readonly audience: string;
+  /** Service tokens' own audience, which the gateway does not accept: they are for service-to-service calls. */
+  readonly serviceAudience: string;
   readonly accessTokenTtlSeconds: number;
   readonly serviceTokenTtlSeconds: number;
 }
@@ -25,12 +27,17 @@ export class TokenIssuer {
     this.#options = options;
   }
 
-  async #sign(subject: string, claims: Record<string, unknown>, ttlSeconds: number): Promise<IssuedToken> {
+  async #sign(
+    subject: string,
+    claims: Record<string, unknown>,
+    ttlSeconds: number,
+    audience = this.#options.audience,
+  ): Promise<IssuedToken> {
     const key = this.#keys.signing;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.#options.issuer)
-      .setAudience(this.#options.audience)
+      .setAudience(audience)
       .setSubject(subject)
       .setJti(randomUUID())
       .setIssuedAt()
@@ -48,8 +55,13 @@ export class TokenIssuer {
     );
   }
 
-  /** A token for work done by a service itself, not on a user's behalf (role `service`). */
+  /** A token for work done by a service itself, not on a user's behalf (role `service`, the services' audience). */
   issueServiceToken(serviceName: string): Promise<IssuedToken> {
-    return this.#sign(`service:${serviceName}`, { roles: ['service'] }, this.#options.serviceTokenTtlSeconds);
+    return this.#sign(
+      `service:${serviceName}`,
+      { roles: ['service'] },
+      this.#options.serviceTokenTtlSeconds,
+      this.#options.serviceAudience,
+    );
   }
 }
