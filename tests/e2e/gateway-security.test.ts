@@ -167,11 +167,12 @@ describe('the platform through the real Envoy', () => {
     });
 
     it('a burst of logins from one client gets 429 with rate-limit headers; other clients are unaffected', async () => {
+      // A new username each time: auth-service's own per-account back-off must not be what answers 429.
       const loginFrom = (address: string) =>
         requestFrom(address, `${gateway.url}/v1/auth/login`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: 'username=viewer@example.com&password=not-the-password',
+          body: `username=nobody-${randomUUID()}@example.com&password=not-the-password`,
         });
       const burst = [];
       for (let i = 0; i < 30; i += 1) burst.push(await loginFrom('127.0.0.9'));

@@ -70,6 +70,23 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       }
     });
 
+    it('after five wrong passwords for one account, answers 429 with Retry-After without checking the password; others are unaffected; the wait ends', async function () {
+      this.timeout(20_000);
+      const attempt = (username: string, password: string) => request(loginUrl, form({ username, password }));
+      for (let failure = 0; failure < 5; failure += 1)
+        expectOAuthError(await attempt('analyst@example.com', 'not-it'), 400, 'invalid_grant');
+      // Even the right password is refused while the account waits: no guess is checked meanwhile.
+      const refused = await attempt('ANALYST@example.com', 'analyst123');
+      expectProblem(refused, 429, 'rate_limited');
+      expect(refused.headers.get('retry-after')).to.equal('1');
+      // Another account logs in as usual.
+      expect((await attempt('viewer@example.com', 'viewer123')).status).to.equal(200);
+      // After the wait, the owner logs in, and the account starts afresh.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await attempt('analyst@example.com', 'analyst123')).status).to.equal(200);
+      expectOAuthError(await attempt('analyst@example.com', 'not-it'), 400, 'invalid_grant');
+    });
+
     it('accepts an explicit grant_type=password', async () => {
       const result = await request(
         loginUrl,

@@ -7,6 +7,7 @@ import { createKeyStore, loadOrCreateDevSigningKey, type KeyStore } from './doma
 import { TokenIssuer } from './domain/token-issuer.ts';
 import { jwksRoutes } from './http/jwks.routes.ts';
 import { loginRoutes } from './http/login.routes.ts';
+import { LoginThrottle } from './domain/login-throttle.ts';
 import { serviceTokenRoutes } from './http/service-token.routes.ts';
 
 export const SERVICE_NAME = 'auth-service';
@@ -98,7 +99,7 @@ export async function createAuthService(config: AuthServiceConfig, logger: Logge
     version: '0.1.0',
     logger,
     routes: [
-      ...loginRoutes(directory, tokens),
+      ...loginRoutes(directory, tokens, new LoginThrottle()),
       ...jwksRoutes(keys),
       ...serviceTokenRoutes(tokens, config.serviceClients),
     ],
