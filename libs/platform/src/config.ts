@@ -12,7 +12,7 @@ export interface ConfigKey<T> {
   readonly parse: Parser<T>;
   /** Used when the variable is unset; `undefined` makes the key required. */
   readonly default: T | undefined;
-  /** Hide the value in `describeConfig` output. */
+  /** A secret: never printed, and refused in production at its development default. */
   readonly secret: boolean;
   /** An optional key may stay unset (its value is then `undefined`). */
   readonly optional: boolean;
@@ -209,20 +209,4 @@ export function loadConfig<S extends ConfigSpec>(
     problems.push(...developmentSecretProblems(spec, config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config as ConfigOf<S>;
-}
-
-/** A readable table of the keys of `spec`, for `--help` output and docs. */
-export function describeConfig(spec: ConfigSpec): string {
-  return Object.values(spec)
-    .map((entry) => {
-      const fallback = entry.optional
-        ? 'optional'
-        : entry.default === undefined
-          ? 'required'
-          : entry.secret
-            ? '(secret)'
-            : JSON.stringify(entry.default);
-      return `${entry.env.padEnd(32)} ${fallback.padEnd(28)} ${entry.doc}`;
-    })
-    .join('\n');
 }

@@ -1,6 +1,5 @@
 export {
   loadConfig,
-  describeConfig,
   env,
   ConfigError,
   DEVELOPMENT_SECRETS,
