@@ -76,7 +76,10 @@ cleanup() {
   fi
   say "down -v"
   "${COMPOSE[@]}" down -v --remove-orphans >"$WORK/down.log" 2>&1 || cat "$WORK/down.log" >&2
-  [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null || true
+  if [ -n "$service_pid" ]; then
+    kill "$service_pid" 2>/dev/null || true
+    wait "$service_pid" 2>/dev/null || true
+  fi
   rm -rf "$WORK"
   exit "$status"
 }

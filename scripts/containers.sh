@@ -267,7 +267,12 @@ install) install_podman ;;
 base) base_images ;;
 images) build_images "$@" ;;
 compose-env) compose_env ;;
-run) engine "$@" ;;
+run)
+  # exec: the engine replaces this shell, so a caller that starts it in the background holds its pid.
+  name="$(detect_engine)" || exit 1
+  [ "$name" = podman ] && podman_config
+  exec "$name" "$@"
+  ;;
 *)
   sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
