@@ -64,14 +64,12 @@ status=1
 cleanup() {
   [ -n "$healthcheck_pid" ] && kill "$healthcheck_pid" 2>/dev/null || true
   if [ "$status" != 0 ]; then
-    say "failed: the state of every container, and the logs of those not healthy"
+    say "failed: the state and the last log lines of every container"
     "${COMPOSE[@]}" ps || true
     for id in $(engine ps -aq --filter "label=com.docker.compose.project=$PROJECT"); do
       health="$(engine inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null || true)"
-      if [ "$health" != healthy ]; then
-        echo "--- $(engine inspect --format '{{.Name}}' "$id") ($health) ---"
-        engine logs --tail 60 "$id" 2>&1 || true
-      fi
+      echo "--- $(engine inspect --format '{{.Name}}' "$id") ($health) ---"
+      engine logs --tail 40 "$id" 2>&1 || true
     done
   fi
   say "down -v"

@@ -176,6 +176,8 @@ export interface SeedFlowOptions {
 type Sent = { readonly answer: Answer } | { readonly error: string };
 
 interface Call {
+  /** Retried when answered 503 with Retry-After, as a client of the token endpoint should (login only). */
+  readonly retryUnavailable?: boolean;
   readonly method: string;
   readonly path: string;
   readonly token?: string;
@@ -196,9 +198,26 @@ export async function runSeedFlow(options: SeedFlowOptions): Promise<StepResult[
     options.onStep?.(result);
   };
   const step = async <T>(name: string, call: Call, check: (answer: Answer) => Check<T>) => {
-    const sent = await send(options, call);
+    let sent = await send(options, call);
+    const unavailable: string[] = [];
+    while (call.retryUnavailable && unavailable.length < UNAVAILABLE_RETRIES && !options.signal?.aborted) {
+      const wait = retryAfterMs(sent);
+      if (wait === undefined) break;
+      unavailable.push(describeAnswer((sent as { answer: Answer }).answer));
+      await sleep(wait);
+      sent = await send(options, call);
+    }
     const { result, value } = judge(name, sent, check);
-    report(result);
+    if (unavailable.length === 0) report(result);
+    else {
+      // Said either way: a platform that needs a retry right after start is worth knowing about.
+      const retried = `after ${unavailable.length} ${unavailable.length === 1 ? 'retry' : 'retries'} (${unavailable[0]!})`;
+      report(
+        result.outcome === 'PASS'
+          ? { ...result, note: [result.note, retried].filter(Boolean).join(', ') }
+          : { ...result, reason: `${result.reason ?? ''}, ${retried}` },
+      );
+    }
     return value;
   };
   const skip = (name: string, reason: string): void => {
@@ -209,6 +228,7 @@ export async function runSeedFlow(options: SeedFlowOptions): Promise<StepResult[
   const token = await step(
     STEPS.login,
     {
+      retryUnavailable: true,
       method: 'POST',
       path: '/v1/auth/login',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -256,6 +276,19 @@ export async function runSeedFlow(options: SeedFlowOptions): Promise<StepResult[
   await step(STEPS.replay, createCase, (answer) => checkReplay(answer, caseId));
   report(await pollAudit(options, token, caseId));
   return results;
+}
+
+/** How often a step marked retryUnavailable is sent again after a 503 with Retry-After. */
+const UNAVAILABLE_RETRIES = 3;
+/** The longest Retry-After honoured (seconds); a longer one is waited for this long. */
+const RETRY_AFTER_CAP_S = 5;
+
+/** The wait a 503 with a Retry-After in seconds asks for (capped), or undefined for any other answer. */
+function retryAfterMs(sent: Sent): number | undefined {
+  if (!('answer' in sent) || sent.answer.status !== 503) return undefined;
+  const header = sent.answer.headers.get('retry-after');
+  if (header === null || !/^\d+$/.test(header.trim())) return undefined;
+  return Math.min(Number(header.trim()), RETRY_AFTER_CAP_S) * 1000;
 }
 
 /** (g) Queries the audit log until the event is listed, a 4xx says it never will be, or time is up. */

@@ -258,6 +258,34 @@ describe('the smoke flow steps', () => {
       expect(gateway.calls).to.deep.equal(['GET /healthz', 'POST /v1/auth/login', 'GET /v1/users']);
     });
 
+    it('login answered 503 with Retry-After is sent again, and the step says it needed a retry', async () => {
+      gateway = await FakeGateway.start({ loginUnavailable: 1 });
+      const results = await run();
+
+      expect(results[1]).to.include({ step: 'login', outcome: 'PASS', status: 200 });
+      expect(results[1]!.note).to.equal(
+        'Bearer token, after 1 retry (got 503 application/json (temporarily_unavailable: token issuing is temporarily unavailable, try again shortly))',
+      );
+      expect(gateway.calls.slice(0, 3)).to.deep.equal([
+        'GET /healthz',
+        'POST /v1/auth/login',
+        'POST /v1/auth/login',
+      ]);
+      expect(results.every((result) => result.outcome === 'PASS')).to.equal(true);
+    });
+
+    it('login still unavailable after three retries fails, saying so, and skips the steps after it', async () => {
+      gateway = await FakeGateway.start({ loginUnavailable: 10 });
+      const results = await run();
+
+      expect(results[1]).to.include({ step: 'login', outcome: 'FAIL', status: 503 });
+      expect(results[1]!.reason).to.match(
+        /^expected 200 with an access_token, got 503 .*, after 3 retries \(got 503 /,
+      );
+      expect(gateway.calls.filter((call) => call === 'POST /v1/auth/login')).to.have.length(4);
+      expect(results.at(-1)).to.include({ step: 'audit case_created', outcome: 'SKIP' });
+    });
+
     it('a replay without Idempotent-Replayed fails that step, and the audit step still runs', async () => {
       gateway = await FakeGateway.start({ forgetReplayHeader: true });
       const results = await run();

@@ -9,6 +9,8 @@ export interface FakeGatewayOptions {
   readonly auditLag?: number;
   /** Idempotent replays forget the Idempotent-Replayed header (a regression to catch). */
   readonly forgetReplayHeader?: boolean;
+  /** Logins answered 503 temporarily_unavailable with Retry-After: 0 before one succeeds (default 0). */
+  readonly loginUnavailable?: number;
 }
 
 /**
@@ -23,6 +25,7 @@ export class FakeGateway {
   private readonly token = `token-${randomUUID()}`;
   private readonly cases = new Map<string, { body: string; answer: object }>();
   private auditQueries = 0;
+  private logins = 0;
   private readonly options: FakeGatewayOptions;
 
   private constructor(options: FakeGatewayOptions) {
@@ -80,6 +83,16 @@ export class FakeGateway {
 
     if (route === 'GET /healthz') return { status: 200, body: { status: 'ok', service: 'gateway' } };
     if (route === 'POST /v1/auth/login') {
+      this.logins += 1;
+      if (this.logins <= (this.options.loginUnavailable ?? 0))
+        return {
+          status: 503,
+          headers: { 'retry-after': '0' },
+          body: {
+            error: 'temporarily_unavailable',
+            error_description: 'token issuing is temporarily unavailable, try again shortly',
+          },
+        };
       const form = new URLSearchParams(body);
       if (
         form.get('username') !== 'admin@example.com' ||
