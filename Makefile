@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e test-packaging images test-images bench chaos rotate-key lint format format-check typecheck render-gateway clean \
+.PHONY: help install dev test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
 	chart-deps up down tilt helm-test compose-up compose-down compose-smoke k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -38,6 +38,9 @@ images: ## Build every service image with docker (buildx) or podman, offline too
 
 test-images: ## Build the images, then run each as the chart runs it against the real Postgres and Redis
 	@MOCHA_SPEC='tests/images/**/*.test.ts' $(TOOLCHAIN) mocha
+
+security: ## semgrep (committed rules), checkov (rendered charts, Dockerfiles), hadolint, CycloneDX SBOMs, npm audit where reachable (SECURITY.md)
+	@$(TOOLCHAIN) scripts/security.sh
 
 chaos: ## Faults under load: kills each service, Envoy, Redis and Postgres connections in turn; proves nothing acknowledged is lost or doubled (CHAOS_DURATION_S=120)
 	@$(TOOLCHAIN) node scripts/chaos.ts

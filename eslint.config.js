@@ -10,6 +10,8 @@ export default tseslint.config(
       '**/dist/**',
       '.tools/**',
       '.dev/**',
+      // semgrep's rule examples: deliberately wrong code, never compiled.
+      '.semgrep/**',
       'eslint.config.js',
       '.mocharc.cjs',
       '**/*.cjs',

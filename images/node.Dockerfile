@@ -1,6 +1,8 @@
 # A Node 24 base image built without any registry (scripts/containers.sh): the local Debian base (a
 # debootstrap'd root filesystem), the node binary the toolchain installed from npm, npm, wget, and user
-# node (uid 1000, home /home/node) as in the upstream image, which the Compose file relies on.
+# node (uid 1000, home /home/node) as in the upstream image. Like upstream it stays root: it is a base for
+# builds, and the service images set their own user (10001).
+# checkov:skip=CKV_DOCKER_3: a base image, root as upstream's node image is; every image built on it sets USER
 #   context: a folder holding node and npm/ (scripts/containers.sh prepares it)
 ARG BASE=mrp/debian:bookworm-local
 FROM ${BASE}
