@@ -57,6 +57,10 @@ ENV NODE_ENV=production \
     MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
+# The services run as uid and gid 10001, above any uid a host or a base image hands out (checkov
+# CKV_K8S_40); no passwd entry is needed. /var/lib/mrp is the one directory of the image that user owns:
+# a named volume mounted there (compose keeps auth-service's generated dev key on one) takes its owner.
+RUN mkdir -p /var/lib/mrp && chown 10001:10001 /var/lib/mrp
 EXPOSE 8080
 
 # Tilt builds this one: the TypeScript sources, run by Node's type stripping and owned by the runtime user
@@ -65,9 +69,9 @@ FROM base AS dev
 ARG SERVICE
 COPY libs libs
 COPY services/${SERVICE} services/${SERVICE}
-RUN chown -R 1000:1000 /app/libs /app/services
+RUN chown -R 10001:10001 /app/libs /app/services
 WORKDIR /app/services/${SERVICE}
-USER 1000:1000
+USER 10001:10001
 ENV NODE_ENV=development
 CMD ["node", "--watch", "--import", "@mrp/platform/telemetry/register", "src/main.ts"]
 
@@ -78,7 +82,7 @@ ARG SERVICE
 COPY --from=build /image/ /app/
 WORKDIR /app/services/${SERVICE}
 # Numeric, so the kubelet can check runAsNonRoot; the files stay root-owned and read-only to it.
-USER 1000:1000
+USER 10001:10001
 # The mrp-compiled condition resolves every @mrp package to its dist/ JavaScript (see their exports).
 # A 2 MiB young generation (V8's default is 16 MiB a semi-space): about 15 MB less at idle, no measurable
 # cost in throughput (docs/benchmarks.md).

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -151,11 +152,69 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
       });
     }
 
+    for (const set of VALUE_SETS) {
+      it(`when rendered with the ${set.name} values, every pod runs with a uid, gid and fsGroup of 10000 or more, which no host user or image default has`, function () {
+        for (const object of workloads(objectsOf(set.name))) {
+          const pod = podSpecOf(object);
+          for (const field of ['runAsUser', 'runAsGroup']) {
+            expect(pod.securityContext?.[field], `${id(object)} ${field}`)
+              .to.be.a('number')
+              .and.at.least(10_000);
+            for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+              const own = container.securityContext?.[field];
+              if (own !== undefined)
+                expect(own, `${id(object)} ${container.name} ${field}`).to.be.at.least(10_000);
+            }
+          }
+          const fsGroup = pod.securityContext?.fsGroup;
+          if (fsGroup !== undefined) expect(fsGroup, `${id(object)} fsGroup`).to.be.at.least(10_000);
+        }
+      });
+    }
+
     it('when a pod does not call the Kubernetes API, it gets no service account token (only Prometheus, for discovery, does)', function () {
       for (const object of workloads(objectsOf('defaults'))) {
         const mounted = podSpecOf(object).automountServiceAccountToken !== false;
         expect(mounted, id(object)).to.equal(object.metadata.name === 'mrp-prometheus');
       }
+    });
+  });
+
+  describe('where objects land and which images run', function () {
+    /** Kinds that live in no namespace; every other object the charts render is namespaced. */
+    const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'PersistentVolume']);
+
+    it('when rendered with --namespace, every namespaced object names that namespace, so helm template | kubectl apply lands where helm install -n would', async function () {
+      const objects = await render({ namespace: 'team-a' });
+      expect(objects.length).to.be.above(50);
+      for (const object of objects) {
+        const { namespace } = object.metadata as { namespace?: string };
+        if (CLUSTER_SCOPED.has(object.kind)) expect(namespace, id(object)).to.equal(undefined);
+        else expect(namespace, id(object)).to.equal('team-a');
+      }
+    });
+
+    it('when every image.digest is set, every container (the helm test pod included) runs its image by that digest', async function () {
+      const chart = parse(readFileSync(join(UMBRELLA, 'Chart.yaml'), 'utf8')) as {
+        dependencies: { name: string }[];
+      };
+      const components = chart.dependencies
+        .map((dependency) => dependency.name)
+        .filter((name) => name !== 'mrp-lib');
+      const digest = `sha256:${'ab'.repeat(32)}`;
+      const objects = await render({
+        set: [...components.map((name) => `${name}.image.digest=${digest}`), `tests.image.digest=${digest}`],
+      });
+      const images = workloads(objects).flatMap((object) => {
+        const pod = podSpecOf(object);
+        return [...pod.containers, ...(pod.initContainers ?? [])].map((container) => ({
+          where: `${id(object)} ${container.name}`,
+          image: container.image,
+        }));
+      });
+      expect(images.length).to.be.at.least(components.length);
+      for (const { where, image } of images)
+        expect(image, where).to.match(new RegExp(`^[^:@]+(/[^:@]+)*@${digest}$`));
     });
   });
 

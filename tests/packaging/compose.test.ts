@@ -78,8 +78,8 @@ const NON_ROOT_IMAGES: Readonly<Record<string, string>> = {
   'grafana/grafana': 'grafana, uid 472',
 };
 
-/** The node images' user `node` is uid 1000 and owns its home, /home/node (adduser -D). */
-const NODE_USER_HOME = '/home/node';
+/** The one directory of the service images that their user, uid 10001, owns (Dockerfile, base stage). */
+const SERVICE_STATE_DIR = '/var/lib/mrp';
 
 /** How long runService drains HTTP requests after SIGTERM (libs/platform/src/server.ts). */
 const HTTP_DRAIN_MS = 10_000;
@@ -532,19 +532,19 @@ describe('docker-compose.yml', function () {
       expect(script).to.include('MRP_DATABASES').and.to.include('MRP_PASSWORD_');
     });
 
-    it("keeps auth-service's generated signing key on a named volume that its uid 1000 can write", () => {
+    it("keeps auth-service's generated signing key on a named volume that its uid 10001 can write", () => {
       const keysDir = environmentOf(service('auth-service')).AUTH_DEV_KEYS_DIR ?? '';
       const volume = mountsOf(service('auth-service')).find(
         (mount) =>
           mount.type === 'volume' && (keysDir === mount.target || keysDir.startsWith(`${mount.target}/`)),
       );
       expect(volume, `AUTH_DEV_KEYS_DIR (${keysDir}) is on a named volume`).to.not.equal(undefined);
-      // A fresh named volume takes the owner of the image directory it is mounted on: /home/node is uid
-      // 1000's in the node images, where any path the image lacks would be created root's.
-      expect(volume?.target).to.equal(NODE_USER_HOME);
+      // A fresh named volume takes the owner of the image directory it is mounted on: /var/lib/mrp is uid
+      // 10001's in the service images, where any path the image lacks would be created root's.
+      expect(volume?.target).to.equal(SERVICE_STATE_DIR);
       const image = imageOf('auth-service');
       expect(image.baseImage).to.match(/^node:\d+-alpine/);
-      expect(image.user).to.equal('1000:1000');
+      expect(image.user).to.equal('10001:10001');
     });
 
     it('keeps Postgres and Redis data on named volumes, Redis in an append-only file fsynced on every write', () => {

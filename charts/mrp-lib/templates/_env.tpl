@@ -196,6 +196,7 @@ apiVersion: v1
 kind: Secret
 metadata:
   name: {{ $name }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "mrp-lib.labels" . | nindent 4 }}
   annotations:

@@ -11,6 +11,7 @@ apiVersion: batch/v1
 kind: Job
 metadata:
   name: {{ include "mrp-lib.fullname" . }}-migrate
+  namespace: {{ .Release.Namespace }}
   labels:
     helm.sh/chart: {{ include "mrp-lib.chart" . }}
     app.kubernetes.io/name: {{ $name }}

@@ -68,6 +68,7 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {{ .name | default (include "mrp-lib.fullname" $root) }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "mrp-lib.labels" $root | nindent 4 }}
 spec:

@@ -10,6 +10,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "mrp-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "mrp-lib.labels" . | nindent 4 }}
 spec:
@@ -156,6 +157,7 @@ apiVersion: v1
 kind: Service
 metadata:
   name: {{ include "mrp-lib.fullname" $root }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "mrp-lib.labels" $root | nindent 4 }}
 spec:
@@ -184,6 +186,7 @@ apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: {{ include "mrp-lib.serviceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "mrp-lib.labels" . | nindent 4 }}
   {{- with .Values.serviceAccount.annotations }}
@@ -201,6 +204,7 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   name: {{ include "mrp-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "mrp-lib.labels" . | nindent 4 }}
 spec:
@@ -222,6 +226,7 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {{ include "mrp-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "mrp-lib.labels" . | nindent 4 }}
 spec:
