@@ -1,7 +1,7 @@
 /**
  * The gateway's Envoy bootstrap as a file of the Helm chart. Helm cannot run this renderer, so the chart
  * carries its output with Go template actions where a release differs (its name, namespace, token issuer and
- * audience, the collector's host and port), and its ConfigMap evaluates them with `tpl`. The file is committed and a
+ * audience, the collector's host and port, the proxies trusted in front of it), and its ConfigMap evaluates them with `tpl`. The file is committed and a
  * test fails when it differs from a fresh rendering (`make render-gateway` writes it again).
  */
 import { kubernetesTarget, renderEnvoyConfig } from './render-envoy-config.ts';
@@ -11,6 +11,8 @@ import { kubernetesTarget, renderEnvoyConfig } from './render-envoy-config.ts';
  * in the config (checked below), and becomes the chart's action.
  */
 const COLLECTOR_PORT_PLACEHOLDER = 43_180;
+/** Stands for the chart's `trustedProxyHops`, a number too; it appears once, as xff_num_trusted_hops. */
+const TRUSTED_HOPS_PLACEHOLDER = 43_181;
 
 /**
  * What the chart fills in. The renderer gets the placeholder; the file gets the action. Strings that are
@@ -23,6 +25,7 @@ const SUBSTITUTIONS: readonly (readonly [placeholder: string, action: string])[]
   ['@@namespace@@', '{{ .Release.Namespace }}'],
   ['@@collector@@', '{{ include "gateway.collectorHost" . }}'],
   [String(COLLECTOR_PORT_PLACEHOLDER), '{{ include "gateway.collectorPort" . }}'],
+  [String(TRUSTED_HOPS_PLACEHOLDER), '{{ .Values.trustedProxyHops | int }}'],
 ];
 
 const placeholder = (name: string): string => `@@${name}@@`;
@@ -38,6 +41,7 @@ export function renderHelmBootstrapTemplate(options: { readonly traced: boolean 
       otlpCollector: options.traced
         ? { host: placeholder('collector'), port: COLLECTOR_PORT_PLACEHOLDER }
         : undefined,
+      trustedProxyHops: TRUSTED_HOPS_PLACEHOLDER,
     }),
   );
   let text = `${JSON.stringify(config, null, 2)}\n`;
@@ -45,6 +49,12 @@ export function renderHelmBootstrapTemplate(options: { readonly traced: boolean 
   const portUses = text.split(String(COLLECTOR_PORT_PLACEHOLDER)).length - 1;
   if (portUses !== (options.traced ? 2 : 0)) {
     throw new Error(`${COLLECTOR_PORT_PLACEHOLDER} appears ${portUses} times in the config`);
+  }
+  if (
+    !text.includes(`"xff_num_trusted_hops": ${TRUSTED_HOPS_PLACEHOLDER}`) ||
+    text.split(String(TRUSTED_HOPS_PLACEHOLDER)).length !== 2
+  ) {
+    throw new Error(`${TRUSTED_HOPS_PLACEHOLDER} must appear once, as xff_num_trusted_hops`);
   }
   for (const [from, to] of SUBSTITUTIONS) text = text.replaceAll(from, to);
   const left = /@@[a-z]+@@/.exec(text);

@@ -88,6 +88,12 @@ export interface RenderTarget {
    * already follow the pods' readiness.
    */
   readonly healthChecks?: boolean | undefined;
+  /**
+   * How many proxies in front of Envoy append to X-Forwarded-For (a load balancer, an ingress): the client
+   * address, which the per-client login limit keys on, is then that many entries from the right of the
+   * header. 0 (the default) trusts no header: the peer address is the client.
+   */
+  readonly trustedProxyHops?: number | undefined;
 }
 
 export interface LocalTargetOptions {
@@ -104,6 +110,8 @@ export interface LocalTargetOptions {
   readonly jwksCacheSeconds?: number | undefined;
   /** The ports of further local instances of a service (make dev's DEV_REPLICAS_<SERVICE>). */
   readonly replicaPorts?: Partial<Record<ServiceName, readonly number[]>> | undefined;
+  /** Proxies in front that append to X-Forwarded-For (RenderTarget.trustedProxyHops; default 0). */
+  readonly trustedProxyHops?: number | undefined;
 }
 
 /** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
@@ -123,6 +131,7 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     audience: options.audience ?? JWT_POLICY.defaultAudience,
     rateLimits: options.rateLimits,
     upstreamLimits: options.upstreamLimits,
+    trustedProxyHops: options.trustedProxyHops,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
     ...(options.jwksCacheSeconds === undefined ? {} : { jwksCacheSeconds: options.jwksCacheSeconds }),
     replicas: Object.fromEntries(
@@ -146,6 +155,8 @@ export interface ContainerTargetOptions {
   readonly rateLimits?: RateLimitOverrides | undefined;
   /** The OTLP/HTTP collector (a DNS name, e.g. `otel-collector.observability`); no tracing when absent. */
   readonly otlpCollector?: Upstream | undefined;
+  /** Proxies in front that append to X-Forwarded-For (RenderTarget.trustedProxyHops; default 0). */
+  readonly trustedProxyHops?: number | undefined;
 }
 
 export interface KubernetesTargetOptions extends ContainerTargetOptions {
@@ -176,6 +187,7 @@ function containerTarget(
     issuer: options.issuer ?? JWT_POLICY.defaultIssuer,
     audience: options.audience ?? JWT_POLICY.defaultAudience,
     rateLimits: options.rateLimits,
+    trustedProxyHops: options.trustedProxyHops,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
   };
 }
@@ -280,10 +292,11 @@ function httpConnectionManager(target: RenderTarget, rateLimits: RateLimitPolicy
     stat_prefix: 'gateway',
     codec_type: 'AUTO',
     server_name: 'mrp-gateway',
-    // The peer address is the client: no proxy in front is trusted, so a client cannot choose its own
-    // address through X-Forwarded-For (which is what the per-client login limit keys on).
+    // The client address, which the per-client login limit keys on: the peer's by default, so a client
+    // cannot choose its own through X-Forwarded-For. Behind N proxies that each append the address they
+    // saw, it is the N-th entry from the right of that header, which no client can forge.
     use_remote_address: true,
-    xff_num_trusted_hops: 0,
+    xff_num_trusted_hops: target.trustedProxyHops ?? 0,
     // Route and JWT rules see one canonical path; `/v1/auth/../users` or `//v1/users` cannot slip past
     // them, and an encoded slash (%2F) is refused rather than guessed at.
     normalize_path: true,

@@ -16,12 +16,13 @@ describe('committed renderings of the gateway', function () {
     });
   }
 
-  it('when the Helm template is rendered, only the release-specific values are template actions', function () {
+  it('when the Helm template is rendered, only the release-specific values (and the proxies trusted in front) are template actions', function () {
     const template = renderHelmBootstrapTemplate({ traced: true });
     const actions = [...new Set(template.match(/\{\{[^}]*\}\}/g))].sort();
     expect(actions).to.deep.equal([
       '{{ .Release.Name }}',
       '{{ .Release.Namespace }}',
+      '{{ .Values.trustedProxyHops | int }}',
       '{{ include "gateway.collectorHost" . }}',
       '{{ include "gateway.collectorPort" . }}',
       '{{ include "mrp-lib.jwtAudience" . | toJson }}',

@@ -31,6 +31,7 @@ describe('gateway (real Envoy, stub services)', function () {
   let tokens: TokenKit;
   let token: string;
   const stubs = new Map<ServiceName, StubUpstream>();
+  let servicePorts: Partial<Record<ServiceName, number>>;
 
   const stub = (name: ServiceName): StubUpstream => stubs.get(name)!;
   const recordedByAll = (): number =>
@@ -52,7 +53,7 @@ describe('gateway (real Envoy, stub services)', function () {
     token = await tokens.sign();
     const started = await startServiceStubs(tokens.jwks);
     for (const [name, upstream] of started.stubs) stubs.set(name, upstream);
-    const servicePorts = started.servicePorts;
+    servicePorts = started.servicePorts;
     port = await freePort();
     const config = renderEnvoyConfig(
       localTarget({
@@ -385,6 +386,57 @@ describe('gateway (real Envoy, stub services)', function () {
       expect(stub('auth-service').requests).to.have.lengthOf(
         statuses.filter((status) => status === 200).length,
       );
+    });
+  });
+
+  describe('behind a trusted proxy (trustedProxyHops: 1)', function () {
+    let behind: EnvoyProcess | undefined;
+    let behindPort: number;
+    const loginVia = (forwardedFor: string): Promise<GatewayResponse> =>
+      send(behindPort, {
+        method: LOGIN_ENDPOINT.method,
+        path: LOGIN_ENDPOINT.path,
+        // Every request comes from the proxy's one address, as behind a load balancer.
+        localAddress: '127.0.0.20',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor },
+        body: 'grant_type=password&username=analyst%40example.com&password=analyst123',
+      });
+
+    before(async function () {
+      behindPort = await freePort();
+      behind = await startEnvoy({
+        config: renderEnvoyConfig(
+          localTarget({
+            listenerPort: behindPort,
+            adminPort: await freePort(),
+            servicePorts,
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            trustedProxyHops: 1,
+          }),
+        ),
+      });
+    });
+
+    after(async function () {
+      await behind?.stop();
+    });
+
+    it('when the clients behind the proxy differ, each has its own login bucket, though all come from one address', async function () {
+      const statuses: number[] = [];
+      for (let client = 1; client <= 30; client += 1)
+        statuses.push((await loginVia(`198.51.100.${client}`)).status);
+      expect(statuses).to.deep.equal(Array(30).fill(200));
+    });
+
+    it('when one client behind the proxy bursts, it is limited, whatever it puts in front of the address the proxy appended', async function () {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 30; attempt += 1) {
+        // The client forged the first entry; the proxy appended the address it saw, the last one.
+        statuses.push((await loginVia(`203.0.113.${attempt + 1}, 198.51.100.200`)).status);
+      }
+      expect(statuses.slice(0, LOGIN_LIMIT)).to.deep.equal(Array(LOGIN_LIMIT).fill(200));
+      expect(statuses.filter((status) => status === 429).length).to.be.at.least(30 - LOGIN_LIMIT - 1);
     });
   });
 

@@ -77,6 +77,38 @@ describe('the gateway chart’s Envoy config', function () {
     });
   }
 
+  it('when gateway.trustedProxyHops is set (behind a load balancer), the login limit keys on that X-Forwarded-For entry, and the rest is unchanged', async function () {
+    const objects = await render({ set: ['gateway.trustedProxyHops=2'] });
+    const config = envoyConfigOf(objects);
+    expect(config).to.deep.equal(
+      renderEnvoyConfig(
+        kubernetesTarget({
+          release: 'mrp',
+          namespace: 'mrp',
+          otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
+          trustedProxyHops: 2,
+        }),
+      ),
+    );
+    expect((hcmOf(config) as unknown as { xff_num_trusted_hops: number }).xff_num_trusted_hops).to.equal(2);
+    expect(
+      (hcmOf(envoyConfigOf(rendered.get('defaults')!)) as unknown as { xff_num_trusted_hops: number })
+        .xff_num_trusted_hops,
+    ).to.equal(0);
+    const { exitCode, output } = await validateEnvoyConfig(config);
+    expect(exitCode, output).to.equal(0);
+  });
+
+  for (const bad of ['-1', '11', 'one']) {
+    it(`when gateway.trustedProxyHops is ${bad}, the chart refuses to render`, async function () {
+      const failed = await render({ set: [`gateway.trustedProxyHops=${bad}`] }).then(
+        () => undefined,
+        (error: unknown) => (error as Error).message,
+      );
+      expect(failed).to.match(/trustedProxyHops/);
+    });
+  }
+
   it('when compared with the local gateway of make dev, it routes the same paths with the same JWT rules, rate limits, header strips and error bodies', function () {
     const chart = envoyConfigOf(rendered.get('HPAs on')!);
     const local = renderEnvoyConfig(localTarget());
