@@ -65,7 +65,7 @@ describe('the platform through the real Envoy', () => {
     it('a valid token reaches the service, which sees the same request ID', async () => {
       const requestId = `e2e-${randomUUID()}`;
       const result = await request(`${gateway.url}/v1/users`, {
-        token: tokens.viewer,
+        token: tokens.analyst,
         headers: { 'x-request-id': requestId },
       });
       expect(result.status).to.equal(200);
@@ -137,13 +137,20 @@ describe('the platform through the real Envoy', () => {
           await request(`${gateway.url}/v1/users/${id}`, { method: 'DELETE', token, headers: forged }),
           403,
         );
-        expect((await request(`${gateway.url}/v1/users/${id}`, { token })).body).to.deep.equal(created.body);
+        const after = await request(`${gateway.url}/v1/users/${id}`, { token: tokens.admin });
+        expect(after.body).to.deep.equal(created.body);
       });
     }
 
-    it('every role can read users', async () => {
-      for (const token of Object.values(tokens))
+    it('admins and analysts read the directory; a viewer is refused it (403) and reads only their own account', async () => {
+      for (const token of [tokens.admin, tokens.analyst])
         expect((await request(`${gateway.url}/v1/users`, { token })).status).to.equal(200);
+      expectProblem(await request(`${gateway.url}/v1/users`, { token: tokens.viewer }), 403);
+      const [, payload] = tokens.viewer.split('.');
+      const { sub } = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as { sub: string };
+      const own = await request(`${gateway.url}/v1/users/${sub}`, { token: tokens.viewer });
+      expect(own.status).to.equal(200);
+      expect(asRecord(own.body).email).to.equal('viewer@example.com');
     });
   });
 
@@ -208,11 +215,11 @@ describe('the platform through the real Envoy', () => {
   describe('edge headers', () => {
     it('every answer says nosniff; an API answer is no-store, the gateway’s own refusals included; the JWKS keeps its caching', async () => {
       const answers: [string, HttpResult][] = [
-        ['200 from a service', await request(`${gateway.url}/v1/users`, { token: tokens.viewer })],
+        ['200 from a service', await request(`${gateway.url}/v1/users`, { token: tokens.analyst })],
         ['401 from the gateway', await request(`${gateway.url}/v1/users`)],
         [
           '404 from a service',
-          await request(`${gateway.url}/v1/users/${randomUUID()}`, { token: tokens.viewer }),
+          await request(`${gateway.url}/v1/users/${randomUUID()}`, { token: tokens.analyst }),
         ],
         ['404 from the gateway', await request(`${gateway.url}/nowhere`, { token: tokens.viewer })],
         ['the gateway healthz', await request(`${gateway.url}/healthz`)],
@@ -228,7 +235,7 @@ describe('the platform through the real Envoy', () => {
     });
 
     it('a service answers nosniff, and no-store to an authenticated request, even reached without the gateway', async () => {
-      const direct = await request(`${gateway.platform.userUrl}/v1/users`, { token: tokens.viewer });
+      const direct = await request(`${gateway.platform.userUrl}/v1/users`, { token: tokens.analyst });
       expect(direct.headers.get('x-content-type-options')).to.equal('nosniff');
       expect(direct.headers.get('cache-control')).to.equal('no-store');
       const health = await request(`${gateway.platform.userUrl}/healthz`);
@@ -239,7 +246,7 @@ describe('the platform through the real Envoy', () => {
   describe('request IDs', () => {
     it('are generated when absent and returned on 200, 401, 404 and 503 answers', async () => {
       const answers = [
-        await request(`${gateway.url}/v1/users`, { token: tokens.viewer }),
+        await request(`${gateway.url}/v1/users`, { token: tokens.analyst }),
         await request(`${gateway.url}/v1/users`),
         await request(`${gateway.url}/nowhere`, { token: tokens.viewer }),
         await request(`${gateway.url}/v1/cases`, { token: tokens.viewer }),
@@ -249,7 +256,7 @@ describe('the platform through the real Envoy', () => {
     });
 
     it('a generated ID is the one the service logs', async () => {
-      const result = await request(`${gateway.url}/v1/users`, { token: tokens.viewer });
+      const result = await request(`${gateway.url}/v1/users`, { token: tokens.analyst });
       const requestId = result.headers.get('x-request-id')!;
       expect(gateway.platform.logs.user.forRequest(requestId)).to.have.length.at.least(1);
     });

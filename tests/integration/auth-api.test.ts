@@ -260,7 +260,7 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
     it('accepts a token from the real key, so the refusals above are about their one defect', async () => {
       const sign = await signerFor(join(platform.keysDir, 'auth-signing-key.pem'));
       expect(
-        (await request(`${platform.userUrl}/v1/users`, { token: await sign({ roles: ['viewer'] }) })).status,
+        (await request(`${platform.userUrl}/v1/users`, { token: await sign({ roles: ['analyst'] }) })).status,
       ).to.equal(200);
     });
 
@@ -304,11 +304,11 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
     it('publishes the previous key beside the signing key, and tokens signed by either are accepted', async () => {
       const jwks = asRecord((await request(`${rotating.authUrl}/.well-known/jwks.json`)).body);
       expect((jwks.keys as unknown[]).length).to.equal(2);
-      const signedByPrevious = await (await signerFor(previousKeyFile))({ roles: ['viewer'] });
+      const signedByPrevious = await (await signerFor(previousKeyFile))({ roles: ['analyst'] });
       expect((await request(`${rotating.userUrl}/v1/users`, { token: signedByPrevious })).status).to.equal(
         200,
       );
-      const current = await login(rotating.authUrl, 'viewer');
+      const current = await login(rotating.authUrl, 'analyst');
       expect((await request(`${rotating.userUrl}/v1/users`, { token: current })).status).to.equal(200);
     });
   });

@@ -30,7 +30,7 @@ describe('readiness follows Postgres, liveness does not', () => {
   });
 
   it('/readyz fails while Postgres is unreachable and recovers when it returns; /healthz stays up', async () => {
-    const token = await login(platform.authUrl, 'viewer');
+    const token = await login(platform.authUrl, 'analyst');
     expect((await request(`${platform.userUrl}/readyz`)).status).to.equal(200);
 
     await proxy.cut();
@@ -55,7 +55,7 @@ describe('readiness follows Postgres, liveness does not', () => {
 
   it('a Postgres that stops answering (no refusal, no answer): requests get 503 in bounded time, readiness fails, both recover', async function () {
     this.timeout(30_000);
-    const token = await login(platform.authUrl, 'viewer');
+    const token = await login(platform.authUrl, 'analyst');
     expect((await request(`${platform.userUrl}/v1/users`, { token })).status).to.equal(200);
 
     proxy.stall();

@@ -73,23 +73,51 @@ describe('user-service API (in-process, real Postgres)', () => {
   });
 
   describe('reading users', () => {
-    it('every role can read a user and the list', async () => {
+    it('admins and analysts read any user and the list', async () => {
       const user = await createUser();
-      for (const token of Object.values(tokens)) {
+      for (const token of [tokens.admin, tokens.analyst]) {
         expect((await request(`${users}/${String(user.id)}`, { token })).status).to.equal(200);
         expect((await request(users, { token })).status).to.equal(200);
       }
     });
 
+    it('a viewer reads their own account only: the list and any other user are 403, whether it exists or not', async () => {
+      const list = asRecord((await request(`${users}?limit=100`, { token: tokens.admin })).body).items as {
+        id: string;
+        email: string;
+      }[];
+      const own = list.find((user) => user.email === 'viewer@example.com')!;
+      const ownAnswer = await request(`${users}/${own.id}`, { token: tokens.viewer });
+      expect(ownAnswer.status).to.equal(200);
+      expect(asRecord(ownAnswer.body)).to.include({
+        id: own.id,
+        email: 'viewer@example.com',
+        role: 'viewer',
+      });
+
+      const other = await createUser();
+      expectProblem(await request(users, { token: tokens.viewer }), 403, 'forbidden');
+      expectProblem(
+        await request(`${users}/${String(other.id)}`, { token: tokens.viewer }),
+        403,
+        'forbidden',
+      );
+      expectProblem(
+        await request(`${users}/6f1c1d1e-0000-4000-8000-000000000000`, { token: tokens.viewer }),
+        403,
+        'forbidden',
+      );
+    });
+
     it('pages through every user exactly once, following next_cursor', async () => {
       for (let i = 0; i < 5; i += 1) await createUser();
-      const all = asRecord((await request(`${users}?limit=100`, { token: tokens.viewer })).body).items as {
+      const all = asRecord((await request(`${users}?limit=100`, { token: tokens.analyst })).body).items as {
         id: string;
       }[];
       const seen: string[] = [];
       let url: string | undefined = `${users}?limit=2`;
       while (url) {
-        const page = asRecord((await request(url, { token: tokens.viewer })).body);
+        const page = asRecord((await request(url, { token: tokens.analyst })).body);
         const items = page.items as { id: string }[];
         expect(items.length).to.be.at.most(2);
         seen.push(...items.map((item) => item.id));
@@ -103,7 +131,7 @@ describe('user-service API (in-process, real Postgres)', () => {
 
     it('an unknown id is 404', async () => {
       expectProblem(
-        await request(`${users}/6f1c1d1e-0000-4000-8000-000000000000`, { token: tokens.viewer }),
+        await request(`${users}/6f1c1d1e-0000-4000-8000-000000000000`, { token: tokens.analyst }),
         404,
         'not_found',
       );
@@ -303,7 +331,7 @@ describe('user-service API (in-process, real Postgres)', () => {
   describe('request IDs', () => {
     it('keeps a sent X-Request-Id, echoes it and logs it with the request', async () => {
       const result = await request(users, {
-        token: tokens.viewer,
+        token: tokens.analyst,
         headers: { 'x-request-id': 'test-req-0001' },
       });
       expect(result.headers.get('x-request-id')).to.equal('test-req-0001');
@@ -314,10 +342,10 @@ describe('user-service API (in-process, real Postgres)', () => {
     });
 
     it('generates one when absent, and replaces one that is unsafe to log', async () => {
-      const generated = await request(users, { token: tokens.viewer });
+      const generated = await request(users, { token: tokens.analyst });
       expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
       for (const unsafe of ['a b <script>', 'x'.repeat(300)]) {
-        const result = await request(users, { token: tokens.viewer, headers: { 'x-request-id': unsafe } });
+        const result = await request(users, { token: tokens.analyst, headers: { 'x-request-id': unsafe } });
         expect(result.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
       }
     });

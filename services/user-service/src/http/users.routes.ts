@@ -1,15 +1,20 @@
-import type { AppContext, RouteDefinition } from '@mrp/platform';
+import { errors, type AppContext, type RouteDefinition } from '@mrp/platform';
 import type { IdParams, PageQuery, UserCreateRequest, UserUpdateRequest } from '@mrp/schemas';
 import type { UserUseCases } from '../domain/user.use-cases.ts';
 import { presentUser } from './user.presenter.ts';
 
 const READERS = ['admin', 'analyst', 'viewer'] as const;
+/** Who may read the whole directory: admins manage it, analysts assign cases to its users (ADR 0020). */
+const DIRECTORY_READERS = ['admin', 'analyst'] as const;
 const ADMINS = ['admin'] as const;
 const tags = ['users'];
 
 const params = (ctx: AppContext) => ctx.state.input.params as unknown as IdParams;
 
-/** `/v1/users`: admins manage users, every role reads them. */
+/**
+ * `/v1/users`: admins manage users; admins and analysts read the directory; a viewer reads only their own
+ * account (ADR 0020).
+ */
 export function userRoutes(users: UserUseCases): RouteDefinition[] {
   return [
     {
@@ -35,9 +40,9 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
       method: 'get',
       path: '/v1/users',
       operationId: 'listUsers',
-      summary: 'List users, oldest first, a page at a time.',
+      summary: 'List users, oldest first, a page at a time (admin, analyst).',
       tags,
-      access: READERS,
+      access: DIRECTORY_READERS,
       query: 'PageQuery',
       responses: { 200: { description: 'A page of users', schema: 'UserList' } },
       async handle(ctx) {
@@ -50,13 +55,21 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
       method: 'get',
       path: '/v1/users/:id',
       operationId: 'getUser',
-      summary: 'Get one user.',
+      summary: 'Get one user (admin, analyst; a viewer only their own account).',
       tags,
       access: READERS,
       params: 'IdParams',
       responses: { 200: { description: 'The user', schema: 'User' }, 404: { description: 'No such user' } },
       async handle(ctx) {
-        ctx.body = presentUser(await users.getUser(params(ctx).id));
+        const { id } = params(ctx);
+        const principal = ctx.state.principal!;
+        // Decided before the lookup, so a viewer learns nothing about which ids exist.
+        const readsDirectory = principal.roles.some((role) =>
+          (DIRECTORY_READERS as readonly string[]).includes(role),
+        );
+        if (!readsDirectory && principal.subject !== id)
+          throw errors.forbidden('a viewer may read only their own account');
+        ctx.body = presentUser(await users.getUser(id));
       },
     },
     {
