@@ -260,6 +260,11 @@ function renderGateway(): string {
           jwksCacheSeconds: process.env.DEV_GATEWAY_JWKS_CACHE_S
             ? Number(process.env.DEV_GATEWAY_JWKS_CACHE_S)
             : undefined,
+          // A front end served by its own dev server (e.g. GATEWAY_CORS_ORIGINS=http://localhost:5173).
+          corsAllowedOrigins: (process.env.GATEWAY_CORS_ORIGINS ?? '')
+            .split(',')
+            .map((origin) => origin.trim())
+            .filter(Boolean),
         }),
       ),
       null,

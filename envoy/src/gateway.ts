@@ -137,6 +137,29 @@ export const EDGE_RESPONSE_HEADERS: Readonly<Record<string, { value: string; onl
 };
 
 /**
+ * Cross-origin requests from browsers (CORS), answered at the edge. Off by default: no origin is allowed
+ * unless a deployment lists it (the gateway chart's `cors.allowedOrigins`, `RenderTarget.corsAllowedOrigins`),
+ * and then only exact origins. A preflight from an allowed origin is answered by Envoy without a token; any
+ * other origin gets no `Access-Control-*` header, so the browser keeps the answer from the page. Credentials
+ * (cookies) are never allowed: the API takes bearer tokens.
+ */
+export const CORS_POLICY = {
+  allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'] satisfies HttpMethod[],
+  allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+  exposeHeaders: [
+    'x-request-id',
+    'location',
+    'retry-after',
+    'idempotent-replayed',
+    'x-ratelimit-limit',
+    'x-ratelimit-remaining',
+    'x-ratelimit-reset',
+  ],
+  /** How long a browser may reuse a preflight's answer. */
+  maxAgeSeconds: 600,
+} as const;
+
+/**
  * Identity headers a client could send to impersonate someone, stripped at the edge before the token is
  * verified so that the only identity a service sees is the one Envoy verified (`x-jwt-payload`) or the
  * token itself.

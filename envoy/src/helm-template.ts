@@ -1,7 +1,7 @@
 /**
  * The gateway's Envoy bootstrap as a file of the Helm chart. Helm cannot run this renderer, so the chart
  * carries its output with Go template actions where a release differs (its name, namespace, token issuer and
- * audience, the collector's host and port, the proxies trusted in front of it), and its ConfigMap evaluates them with `tpl`. The file is committed and a
+ * audience, the collector's host and port, the proxies trusted in front of it, the CORS origins), and its ConfigMap evaluates them with `tpl`. The file is committed and a
  * test fails when it differs from a fresh rendering (`make render-gateway` writes it again).
  */
 import { kubernetesTarget, renderEnvoyConfig } from './render-envoy-config.ts';
@@ -11,6 +11,12 @@ import { kubernetesTarget, renderEnvoyConfig } from './render-envoy-config.ts';
  * in the config (checked below), and becomes the chart's action.
  */
 const COLLECTOR_PORT_PLACEHOLDER = 43_180;
+/** Stands for the chart's `cors.allowedOrigins`: one origin, whose JSON list becomes the chart's list. */
+const CORS_ORIGIN_PLACEHOLDER = '@@cors-origin@@';
+const CORS_ORIGINS_LIST = new RegExp(
+  String.raw`\[\s*\{\s*"exact": "${CORS_ORIGIN_PLACEHOLDER}"\s*\}\s*\]`,
+  'g',
+);
 /** Stands for the chart's `trustedProxyHops`, a number too; it appears once, as xff_num_trusted_hops. */
 const TRUSTED_HOPS_PLACEHOLDER = 43_181;
 
@@ -42,6 +48,7 @@ export function renderHelmBootstrapTemplate(options: { readonly traced: boolean 
         ? { host: placeholder('collector'), port: COLLECTOR_PORT_PLACEHOLDER }
         : undefined,
       trustedProxyHops: TRUSTED_HOPS_PLACEHOLDER,
+      corsAllowedOrigins: [CORS_ORIGIN_PLACEHOLDER],
     }),
   );
   let text = `${JSON.stringify(config, null, 2)}\n`;
@@ -56,6 +63,10 @@ export function renderHelmBootstrapTemplate(options: { readonly traced: boolean 
   ) {
     throw new Error(`${TRUSTED_HOPS_PLACEHOLDER} must appear once, as xff_num_trusted_hops`);
   }
+  if ((text.match(CORS_ORIGINS_LIST) ?? []).length !== 1) {
+    throw new Error(`the CORS origin placeholder must appear once, as the allow-list`);
+  }
+  text = text.replace(CORS_ORIGINS_LIST, '{{ include "gateway.corsOrigins" . }}');
   for (const [from, to] of SUBSTITUTIONS) text = text.replaceAll(from, to);
   const left = /@@[a-z]+@@/.exec(text);
   if (left) throw new Error(`placeholder ${left[0]} was left in the Helm template`);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import {
+  CORS_POLICY,
   DEFAULT_LOCAL_REPLY_PROBLEM,
   GATEWAY_PORTS,
   HEALTH_ENDPOINT,
@@ -94,6 +95,11 @@ export interface RenderTarget {
    * header. 0 (the default) trusts no header: the peer address is the client.
    */
   readonly trustedProxyHops?: number | undefined;
+  /**
+   * The browser origins allowed to call the API across origins (`https://app.example.com`, exact). Empty
+   * or absent: CORS is off (CORS_POLICY).
+   */
+  readonly corsAllowedOrigins?: readonly string[] | undefined;
 }
 
 export interface LocalTargetOptions {
@@ -112,6 +118,8 @@ export interface LocalTargetOptions {
   readonly replicaPorts?: Partial<Record<ServiceName, readonly number[]>> | undefined;
   /** Proxies in front that append to X-Forwarded-For (RenderTarget.trustedProxyHops; default 0). */
   readonly trustedProxyHops?: number | undefined;
+  /** Browser origins allowed across origins (RenderTarget.corsAllowedOrigins; default none). */
+  readonly corsAllowedOrigins?: readonly string[] | undefined;
 }
 
 /** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
@@ -132,6 +140,7 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     rateLimits: options.rateLimits,
     upstreamLimits: options.upstreamLimits,
     trustedProxyHops: options.trustedProxyHops,
+    corsAllowedOrigins: options.corsAllowedOrigins,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
     ...(options.jwksCacheSeconds === undefined ? {} : { jwksCacheSeconds: options.jwksCacheSeconds }),
     replicas: Object.fromEntries(
@@ -157,6 +166,8 @@ export interface ContainerTargetOptions {
   readonly otlpCollector?: Upstream | undefined;
   /** Proxies in front that append to X-Forwarded-For (RenderTarget.trustedProxyHops; default 0). */
   readonly trustedProxyHops?: number | undefined;
+  /** Browser origins allowed across origins (RenderTarget.corsAllowedOrigins; default none). */
+  readonly corsAllowedOrigins?: readonly string[] | undefined;
 }
 
 export interface KubernetesTargetOptions extends ContainerTargetOptions {
@@ -188,6 +199,7 @@ function containerTarget(
     audience: options.audience ?? JWT_POLICY.defaultAudience,
     rateLimits: options.rateLimits,
     trustedProxyHops: options.trustedProxyHops,
+    corsAllowedOrigins: options.corsAllowedOrigins,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
   };
 }
@@ -204,6 +216,7 @@ export function composeTarget(options: ContainerTargetOptions = {}): RenderTarge
 }
 
 const FILTER = {
+  cors: 'envoy.filters.http.cors',
   headerMutation: 'envoy.filters.http.header_mutation',
   localRateLimit: 'envoy.filters.http.local_ratelimit',
   jwtAuthn: 'envoy.filters.http.jwt_authn',
@@ -219,6 +232,8 @@ const OTLP_EXPORT_TIMEOUT_MS = 1000;
 
 const TYPE = {
   hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  cors: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors',
+  corsPolicy: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
   headerMutation: 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
   localRateLimit: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
   jwtAuthn: 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
@@ -322,11 +337,13 @@ function httpConnectionManager(target: RenderTarget, rateLimits: RateLimitPolicy
     access_log: [accessLog(target.otlpCollector !== undefined)],
     ...(target.otlpCollector ? { tracing: tracing(target.otlpCollector) } : {}),
     local_reply_config: localReplyConfig(),
-    route_config: routeConfig(rateLimits),
-    // Order matters: identity headers go before anything reads them; the flood limit runs before the
-    // (costlier) signature check; the router is last.
+    route_config: routeConfig(rateLimits, target.corsAllowedOrigins ?? []),
+    // Order matters: identity headers go before anything reads them; a CORS preflight is answered before
+    // the limits and the token check (it carries no token); the flood limit runs before the (costlier)
+    // signature check; the router is last.
     http_filters: [
       { name: FILTER.headerMutation, typed_config: stripIdentityHeaders() },
+      { name: FILTER.cors, typed_config: { '@type': TYPE.cors } },
       { name: FILTER.localRateLimit, typed_config: gatewayRateLimit(rateLimits.gateway) },
       { name: FILTER.jwtAuthn, typed_config: jwtAuthentication(target) },
       { name: FILTER.router, typed_config: { '@type': TYPE.router } },
@@ -457,7 +474,23 @@ function jwtAuthentication(target: RenderTarget): JsonObject {
   };
 }
 
-function routeConfig(rateLimits: RateLimitPolicy): JsonObject {
+/**
+ * The virtual host's CORS policy (CORS_POLICY): exact origins only, no credentials. With no origin listed
+ * the filter matches none, adds no header and answers no preflight: CORS is off.
+ */
+function corsPolicy(allowedOrigins: readonly string[]): JsonObject {
+  return {
+    '@type': TYPE.corsPolicy,
+    allow_origin_string_match: allowedOrigins.map((origin) => ({ exact: origin })),
+    allow_methods: CORS_POLICY.allowMethods.join(','),
+    allow_headers: CORS_POLICY.allowHeaders.join(','),
+    expose_headers: CORS_POLICY.exposeHeaders.join(','),
+    max_age: String(CORS_POLICY.maxAgeSeconds),
+    allow_credentials: false,
+  };
+}
+
+function routeConfig(rateLimits: RateLimitPolicy, corsAllowedOrigins: readonly string[]): JsonObject {
   const routeAction = (cluster: ServiceName): JsonObject => ({
     cluster,
     timeout: duration(TIMEOUTS.routeMs),
@@ -477,6 +510,7 @@ function routeConfig(rateLimits: RateLimitPolicy): JsonObject {
       {
         name: 'gateway',
         domains: ['*'],
+        typed_per_filter_config: { [FILTER.cors]: corsPolicy(corsAllowedOrigins) },
         routes: [
           {
             name: 'healthz',

@@ -16,7 +16,7 @@ describe('committed renderings of the gateway', function () {
     });
   }
 
-  it('when the Helm template is rendered, only the release-specific values (and the proxies trusted in front) are template actions', function () {
+  it('when the Helm template is rendered, only the release-specific values (and the proxies trusted in front, the CORS origins) are template actions', function () {
     const template = renderHelmBootstrapTemplate({ traced: true });
     const actions = [...new Set(template.match(/\{\{[^}]*\}\}/g))].sort();
     expect(actions).to.deep.equal([
@@ -25,6 +25,7 @@ describe('committed renderings of the gateway', function () {
       '{{ .Values.trustedProxyHops | int }}',
       '{{ include "gateway.collectorHost" . }}',
       '{{ include "gateway.collectorPort" . }}',
+      '{{ include "gateway.corsOrigins" . }}',
       '{{ include "mrp-lib.jwtAudience" . | toJson }}',
       '{{ include "mrp-lib.jwtIssuer" . | toJson }}',
     ]);

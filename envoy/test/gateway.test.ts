@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { freePort, startEnvoy, type EnvoyProcess } from '../src/testing/envoy-process.ts';
 import {
+  CORS_POLICY,
   LOGIN_ENDPOINT,
   PUBLIC_JWKS_ENDPOINT,
   RATE_LIMITS,
@@ -387,6 +388,90 @@ describe('gateway (real Envoy, stub services)', function () {
         statuses.filter((status) => status === 200).length,
       );
     });
+  });
+
+  describe('CORS', function () {
+    const ALLOWED = 'https://app.example.com';
+    let withCors: EnvoyProcess | undefined;
+    let corsPort: number;
+    const preflight = (target: number, origin: string): Promise<GatewayResponse> =>
+      send(target, {
+        method: 'OPTIONS',
+        path: '/v1/cases',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type, idempotency-key',
+        },
+      });
+
+    before(async function () {
+      corsPort = await freePort();
+      withCors = await startEnvoy({
+        config: renderEnvoyConfig(
+          localTarget({
+            listenerPort: corsPort,
+            adminPort: await freePort(),
+            servicePorts,
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            corsAllowedOrigins: [ALLOWED],
+          }),
+        ),
+      });
+    });
+
+    after(async function () {
+      await withCors?.stop();
+    });
+
+    it('when no origin is allowed (the default), a preflight gets no CORS header and needs a token like any call', async function () {
+      const response = await preflight(port, ALLOWED);
+      expectProblem(response, 401);
+      expect(Object.keys(response.headers).filter((name) => name.startsWith('access-control-'))).to.be.empty;
+      const answer = await authorized('/v1/users', { origin: ALLOWED });
+      expect(answer.status).to.equal(200);
+      expect(answer.headers['access-control-allow-origin']).to.equal(undefined);
+    });
+
+    it('when the origin is allowed, Envoy answers its preflight itself, without a token, and no service sees it', async function () {
+      const response = await preflight(corsPort, ALLOWED);
+      expect(response.status).to.equal(200);
+      expect(response.headers['access-control-allow-origin']).to.equal(ALLOWED);
+      expect(response.headers['access-control-allow-methods']).to.equal(CORS_POLICY.allowMethods.join(','));
+      expect(response.headers['access-control-allow-headers']).to.equal(CORS_POLICY.allowHeaders.join(','));
+      expect(response.headers['access-control-max-age']).to.equal(String(CORS_POLICY.maxAgeSeconds));
+      expect(response.headers['access-control-allow-credentials']).to.equal(undefined);
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it('when the origin is allowed, an authorized call is answered with its origin and the headers a page may read', async function () {
+      const response = await send(corsPort, {
+        path: '/v1/users',
+        headers: { origin: ALLOWED, authorization: `Bearer ${token}` },
+      });
+      expect(response.status).to.equal(200);
+      expect(response.headers['access-control-allow-origin']).to.equal(ALLOWED);
+      expect(response.headers['access-control-expose-headers']).to.include('x-request-id');
+    });
+
+    for (const origin of [
+      'https://evil.example.com',
+      'https://app.example.com.evil.example',
+      'http://app.example.com',
+    ]) {
+      it(`when the origin is ${origin}, which is not on the list, nothing says it may read the answer`, async function () {
+        const response = await preflight(corsPort, origin);
+        expect(response.headers['access-control-allow-origin']).to.equal(undefined);
+        expectProblem(response, 401);
+        const call = await send(corsPort, {
+          path: '/v1/users',
+          headers: { origin, authorization: `Bearer ${token}` },
+        });
+        expect(call.status).to.equal(200);
+        expect(call.headers['access-control-allow-origin']).to.equal(undefined);
+      });
+    }
   });
 
   describe('behind a trusted proxy (trustedProxyHops: 1)', function () {

@@ -414,10 +414,11 @@ describe('renderEnvoyConfig', function () {
       expect(rules.at(-1)).to.deep.equal({ match: { prefix: '/' }, requires: { provider_name: 'mrp-auth' } });
     });
 
-    it('when rendered, identity headers are stripped first in the chain, before jwt_authn and the router', function () {
+    it('when rendered, identity headers are stripped first in the chain, then CORS preflights are answered, before the limits, jwt_authn and the router', function () {
       const filters = hcmOf(config).http_filters;
       expect(filters.map((filter) => filter.name)).to.deep.equal([
         'envoy.filters.http.header_mutation',
+        'envoy.filters.http.cors',
         'envoy.filters.http.local_ratelimit',
         'envoy.filters.http.jwt_authn',
         'envoy.filters.http.router',

@@ -99,6 +99,36 @@ describe('the gateway chart’s Envoy config', function () {
     expect(exitCode, output).to.equal(0);
   });
 
+  it('when gateway.cors.allowedOrigins lists origins, the CORS policy allows exactly those, and the rest is unchanged', async function () {
+    const origins = ['https://app.example.com', 'http://localhost:5173'];
+    const objects = await render({
+      set: [`gateway.cors.allowedOrigins={${origins.join(',')}}`],
+    });
+    const config = envoyConfigOf(objects);
+    expect(config).to.deep.equal(
+      renderEnvoyConfig(
+        kubernetesTarget({
+          release: 'mrp',
+          namespace: 'mrp',
+          otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
+          corsAllowedOrigins: origins,
+        }),
+      ),
+    );
+    const { exitCode, output } = await validateEnvoyConfig(config);
+    expect(exitCode, output).to.equal(0);
+  });
+
+  for (const bad of ['app.example.com', 'https://app.example.com/', 'https://*.example.com']) {
+    it(`when gateway.cors.allowedOrigins holds ${bad}, which is not an exact origin, the chart refuses to render`, async function () {
+      const failed = await render({ set: [`gateway.cors.allowedOrigins={${bad}}`] }).then(
+        () => undefined,
+        (error: unknown) => (error as Error).message,
+      );
+      expect(failed).to.match(/allowedOrigins/);
+    });
+  }
+
   for (const bad of ['-1', '11', 'one']) {
     it(`when gateway.trustedProxyHops is ${bad}, the chart refuses to render`, async function () {
       const failed = await render({ set: [`gateway.trustedProxyHops=${bad}`] }).then(

@@ -10,3 +10,10 @@
 {{- define "gateway.traced" -}}
 {{- if dig "tracing" "enabled" true .Values.global }}true{{ end -}}
 {{- end }}
+
+{{/* The CORS allow-list as Envoy's string matchers, a JSON list: exact origins, none by default. */}}
+{{- define "gateway.corsOrigins" -}}
+{{- $matchers := list -}}
+{{- range .Values.cors.allowedOrigins }}{{ $matchers = append $matchers (dict "exact" .) }}{{ end -}}
+{{- toJson $matchers -}}
+{{- end }}
