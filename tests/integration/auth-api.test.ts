@@ -185,6 +185,8 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       expect(claims).to.include({ sub: 'service:case-service', iss: ISSUER, aud: 'mrp-services' });
       expect(claims.aud).not.to.equal(AUDIENCE);
       expect(claims.roles).to.deep.equal(['service']);
+      // Only what case-service does with it: score cases (SERVICE_CLIENT_SCOPES).
+      expect(claims.scope).to.equal('scoring:score');
       expect(claims.exp! - claims.iat!).to.equal(60);
     });
 
@@ -274,8 +276,8 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       expectProblem(result, 403, 'forbidden');
     });
 
-    it('a service token issued by auth-service can call the credential check', async () => {
-      const { token } = await platform.auth.tokens.issueServiceToken('test');
+    it("auth-service's own service token can call the credential check", async () => {
+      const { token } = await platform.auth.tokens.issueServiceToken('auth-service');
       const result = await request(`${platform.userUrl}/internal/v1/credentials/verify`, {
         method: 'POST',
         token,
@@ -283,6 +285,19 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       });
       expect(result.status, result.text).to.equal(200);
       expect(result.body).to.include({ email: 'analyst@example.com', role: 'analyst' });
+    });
+
+    it("another service's token (case-service's, or a client with no scope) cannot: 403, the password unchecked", async () => {
+      for (const client of ['case-service', 'test']) {
+        const { token } = await platform.auth.tokens.issueServiceToken(client);
+        const result = await request(`${platform.userUrl}/internal/v1/credentials/verify`, {
+          method: 'POST',
+          token,
+          json: { email: 'analyst@example.com', password: 'analyst123' },
+        });
+        expectProblem(result, 403, 'forbidden');
+        expect(asRecord(result.body).detail, client).to.include('users:verify-credentials');
+      }
     });
   });
 

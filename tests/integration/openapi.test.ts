@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { toOpenApiPath } from '@mrp/schemas';
+import { SERVICE_CLIENT_SCOPES, toOpenApiPath } from '@mrp/schemas';
 import { listen, type RunningServer, type ServiceApp } from '@mrp/platform';
 import { request, asRecord } from '../support/http.ts';
 import { type TestPlatform } from '../support/platform.ts';
@@ -70,6 +70,27 @@ describe('OpenAPI documents match the routes that exist', () => {
         expect(components, `${name}: ${ref}`).to.have.property(ref.replace('#/components/schemas/', ''));
       }
     }
+  });
+
+  it('every operation that takes service tokens names the scopes it needs; every scope is granted to a client and needed by an operation', async () => {
+    const required = new Set<string>();
+    for (const [name, url] of services()) {
+      const document = asRecord((await request(`${url}/openapi.json`)).body);
+      for (const [path, operations] of Object.entries(
+        document.paths as Record<string, Record<string, Record<string, unknown>>>,
+      )) {
+        for (const [method, operation] of Object.entries(operations)) {
+          const roles = (operation['x-roles'] as string[] | undefined) ?? [];
+          const scopes = (operation['x-service-scopes'] as string[] | undefined) ?? [];
+          const where = `${name} ${method.toUpperCase()} ${path}`;
+          if (roles.includes('service')) expect(scopes, where).to.not.be.empty;
+          else expect(scopes, where).to.be.empty;
+          for (const scope of scopes) required.add(scope);
+        }
+      }
+    }
+    const granted = new Set(Object.values(SERVICE_CLIENT_SCOPES).flat());
+    expect([...required].sort()).to.deep.equal([...granted].sort());
   });
 
   it("user-service documents the users API with its roles and the seed's create body", () => {

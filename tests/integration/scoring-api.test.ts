@@ -204,6 +204,17 @@ describe('scoring API', () => {
       }
     });
 
+    it('refuses a service token without the scoring:score scope (another service, auth-service itself) with 403', async () => {
+      for (const client of ['auth-service', 'reporting-service']) {
+        const { token } = await platform.auth.tokens.issueServiceToken(client);
+        const body = buildScoreRequest();
+        const result = await score(body, token);
+        expectProblem(result, 403, 'forbidden');
+        expect(asRecord(result.body).detail).to.include('scoring:score');
+        expect(eventsFor(await scoreEvents(redis.client), body.case_id as string), client).to.deep.equal([]);
+      }
+    });
+
     it('gives the same input the same score, band and reasons every time', async () => {
       const body = buildScoreRequest({
         features: { priority_level: 2, amount: 3100, segment: 'smb', flag_x: 7 },
@@ -430,7 +441,7 @@ describe('scoring API', () => {
   });
 
   describe('GET /v1/scoring/model', () => {
-    for (const role of ['viewer', 'analyst', 'admin', 'service'] as const) {
+    for (const role of ['viewer', 'analyst', 'admin'] as const) {
       it(`describes the model, its features and weights to the ${role} role`, async () => {
         const result = await request(`${service.url}/v1/scoring/model`, { token: tokens[role] });
         expect(result.status, result.text).to.equal(200);
@@ -444,8 +455,13 @@ describe('scoring API', () => {
       });
     }
 
-    it('needs a token', async () => {
+    it("needs a token, and a person's: no service needs it", async () => {
       expectProblem(await request(`${service.url}/v1/scoring/model`), 401, 'unauthorized');
+      expectProblem(
+        await request(`${service.url}/v1/scoring/model`, { token: tokens.service }),
+        403,
+        'forbidden',
+      );
     });
   });
 

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import { validateRequest, type RouteSpec } from '@mrp/schemas';
 import { buildOpenApiDocument, type OpenApiDocument } from '@mrp/schemas';
-import { authenticate, requireRole, type TokenVerifier } from './auth.ts';
+import { authenticate, requireRole, requireServiceScopes, type TokenVerifier } from './auth.ts';
 import { bodyParser } from './body-parser.ts';
 import { isDatabaseUnavailable, isPgError, PG_DATA_EXCEPTION_CLASS } from './db.ts';
 import { AppError } from './errors.ts';
@@ -427,6 +427,13 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     if (route.access !== 'public') {
       if (!options.verifyToken) throw new Error(`${route.operationId} needs a token verifier`);
       chain.push(authenticate(options.verifyToken), requireRole(...route.access));
+      if (route.access.includes('service')) {
+        if (!route.serviceScopes?.length)
+          throw new Error(
+            `${route.operationId} takes service tokens, so it must name the serviceScopes it needs`,
+          );
+        chain.push(requireServiceScopes(route.serviceScopes));
+      }
     }
     chain.push(validateRequest(route));
     router.register(

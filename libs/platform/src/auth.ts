@@ -14,6 +14,8 @@ import { VerifiedTokenCache } from './token-cache.ts';
 export interface Principal {
   readonly subject: string;
   readonly roles: readonly string[];
+  /** The token's `scope` claim, split on spaces: what a service token may do (SERVICE_SCOPES). */
+  readonly scopes: readonly string[];
   readonly email: string | undefined;
   readonly tokenId: string | undefined;
 }
@@ -87,9 +89,11 @@ export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTV
       const roles = Array.isArray(payload.roles)
         ? payload.roles.filter((role) => typeof role === 'string')
         : [];
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
       const principal: Principal = Object.freeze({
         subject: payload.sub!,
         roles: Object.freeze(roles),
+        scopes: Object.freeze(scopes),
         email: typeof payload.email === 'string' ? payload.email : undefined,
         tokenId: payload.jti,
       });
@@ -136,6 +140,26 @@ export function authenticate(verify: TokenVerifier): Middleware<{ principal?: Pr
     if (!header) throw errors.unauthorized('an access token is required');
     if (!match) throw errors.unauthorized('the Authorization header must be "Bearer <token>"');
     ctx.state.principal = await verify(match[1]!);
+    await next();
+  };
+}
+
+/**
+ * Lets a service token through only when it holds every one of `scopes`; other principals pass (their
+ * roles were checked by requireRole).
+ */
+export function requireServiceScopes(scopes: readonly string[]): Middleware<{ principal?: Principal }> {
+  return async (ctx, next) => {
+    const principal = ctx.state.principal;
+    if (!principal) throw errors.unauthorized('an access token is required');
+    if (principal.roles.includes('service') && !scopes.every((scope) => principal.scopes.includes(scope))) {
+      throw new AppError({
+        code: 'forbidden',
+        status: 403,
+        title: 'Not allowed',
+        detail: `this action requires a service token with the scope: ${scopes.join(' ')}`,
+      });
+    }
     await next();
   };
 }

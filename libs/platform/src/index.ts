@@ -20,6 +20,7 @@ export {
   authenticate,
   createTokenVerifier,
   requireRole,
+  requireServiceScopes,
   type Principal,
   type TokenVerifier,
   type TokenVerifierOptions,

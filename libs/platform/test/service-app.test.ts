@@ -154,3 +154,58 @@ describe('the service app factory', () => {
     }
   });
 });
+
+describe('routes that take service tokens', () => {
+  const serviceRoute = (serviceScopes?: readonly string[]): RouteDefinition => ({
+    method: 'post',
+    path: '/internal/v1/work',
+    operationId: 'doWork',
+    summary: 'Work for a service.',
+    access: ['service'],
+    ...(serviceScopes ? { serviceScopes } : {}),
+    responses: { 200: { description: 'Done' } },
+    handle(ctx) {
+      ctx.body = { done: true };
+    },
+  });
+  const build = (route: RouteDefinition) =>
+    createServiceApp({
+      serviceName: 'test-service',
+      version: '0.0.0',
+      logger: createLogger({ serviceName: 'test-service', level: 'silent' }),
+      routes: [route],
+      verifyToken: (token) =>
+        Promise.resolve({
+          subject: `service:${token}`,
+          roles: ['service'],
+          scopes: token === 'worker' ? ['work:do'] : ['other:thing'],
+          email: undefined,
+          tokenId: undefined,
+        }),
+    });
+
+  it('refuse to be built without the scopes they need, so no service token is accepted for anything by default', () => {
+    expect(() => build(serviceRoute())).to.throw(
+      /doWork takes service tokens, so it must name the serviceScopes/,
+    );
+    expect(() => build(serviceRoute([]))).to.throw(/serviceScopes/);
+  });
+
+  it('accept a service token holding the scope, and answer 403 problem+json naming the scope to one that does not', async () => {
+    const server = await listen(build(serviceRoute(['work:do'])), 0);
+    try {
+      const call = (token: string) =>
+        fetch(`${server.url}/internal/v1/work`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+        });
+      expect((await call('worker')).status).to.equal(200);
+      const refused = await call('stranger');
+      expect(refused.status).to.equal(403);
+      expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(((await refused.json()) as { detail: string }).detail).to.include('work:do');
+    } finally {
+      await server.close(100);
+    }
+  });
+});

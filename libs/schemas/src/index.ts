@@ -8,3 +8,9 @@ export {
 } from './validate-request.ts';
 export { buildOpenApiDocument, toOpenApiPath, type OpenApiDocument, type OpenApiInfo } from './openapi.ts';
 export * from './types.ts';
+export {
+  SERVICE_CLIENT_SCOPES,
+  SERVICE_SCOPES,
+  scopesOfClient,
+  type ServiceScope,
+} from './service-scopes.ts';

@@ -69,6 +69,7 @@ export function buildOpenApiDocument(info: OpenApiInfo, routes: readonly RouteSp
     else {
       operation.security = [{ bearerAuth: [] }];
       operation['x-roles'] = route.access;
+      if (route.serviceScopes) operation['x-service-scopes'] = route.serviceScopes;
     }
     const params = [
       ...(route.params ? parameters('path', route.params, referenced) : []),

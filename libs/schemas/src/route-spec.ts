@@ -23,6 +23,11 @@ export interface RouteSpec {
   readonly tags?: readonly string[];
   /** `public` needs no token; otherwise a bearer token holding one of these roles. */
   readonly access: 'public' | readonly string[];
+  /**
+   * A service token (role `service`) must also hold every one of these scopes (SERVICE_SCOPES). Required
+   * on every route whose access names `service`, so that each service accepts only what it needs.
+   */
+  readonly serviceScopes?: readonly string[];
   readonly body?: { readonly schema: string; readonly mediaType: BodyMediaType };
   readonly query?: string;
   readonly params?: string;

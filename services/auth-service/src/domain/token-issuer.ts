@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { scopesOfClient } from '@mrp/schemas';
 import { SignJWT } from 'jose';
 import { SIGNING_ALGORITHM, type SigningKey } from './key-store.ts';
 
@@ -56,10 +57,12 @@ export class TokenIssuer {
   }
 
   /** A token for work done by a service itself, not on a user's behalf (role `service`, the services' audience). */
+  /** A service token: role `service`, and the scopes SERVICE_CLIENT_SCOPES grants this client. */
   issueServiceToken(serviceName: string): Promise<IssuedToken> {
+    const scopes = scopesOfClient(serviceName);
     return this.#sign(
       `service:${serviceName}`,
-      { roles: ['service'] },
+      { roles: ['service'], ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
       this.#options.serviceTokenTtlSeconds,
       this.#options.serviceAudience,
     );

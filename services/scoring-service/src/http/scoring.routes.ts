@@ -1,5 +1,5 @@
 import type { AppContext, RouteDefinition } from '@mrp/platform';
-import type { ScoreRequest } from '@mrp/schemas';
+import { SERVICE_SCOPES, type ScoreRequest } from '@mrp/schemas';
 import type { Counter } from 'prom-client';
 import type { ScoreCase, ScoreCaller } from '../domain/score-case.use-case.ts';
 import { describeModel } from '../domain/scoring-model.ts';
@@ -11,7 +11,7 @@ import { presentScore } from './score.presenter.ts';
  * publish a score_updated for a case (which the audit log keeps as the case's history) by hand.
  */
 const SCORERS = ['service'] as const;
-const READERS = ['admin', 'analyst', 'viewer', 'service'] as const;
+const READERS = ['admin', 'analyst', 'viewer'] as const;
 const tags = ['scoring'];
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -45,11 +45,14 @@ export function scoringRoutes({
       summary: 'Score the features of a case with the deterministic mock model and explain the score.',
       tags,
       access: SCORERS,
+      serviceScopes: [SERVICE_SCOPES.scoreCases],
       body: { schema: 'ScoreRequest', mediaType: 'application/json' },
       responses: {
         200: { description: 'The score, its risk band and its main reasons', schema: 'ScoreResult' },
         400: { description: 'The features do not match the contract or the model' },
-        403: { description: 'Not a service token: scoring a case is for case-service' },
+        403: {
+          description: 'Not a service token with the scope scoring:score: scoring a case is for case-service',
+        },
         503: { description: 'Scoring is unavailable (only when fault injection is configured)' },
       },
       async handle(ctx) {

@@ -1,10 +1,10 @@
 import { AppError, type RouteDefinition } from '@mrp/platform';
-import type { CredentialsVerifyRequest } from '@mrp/schemas';
+import { SERVICE_SCOPES, type CredentialsVerifyRequest } from '@mrp/schemas';
 import type { UserUseCases } from '../domain/user.use-cases.ts';
 
 /**
- * The credential check behind login. Only a service token (role `service`, issued by auth-service) may
- * call it, and the gateway has no route to it.
+ * The credential check behind login. Only a service token with the scope `users:verify-credentials`
+ * (auth-service's own) may call it, and the gateway has no route to it.
  */
 export function credentialRoutes(users: UserUseCases): RouteDefinition[] {
   return [
@@ -15,6 +15,7 @@ export function credentialRoutes(users: UserUseCases): RouteDefinition[] {
       summary: 'Check an email and password (service callers only).',
       tags: ['internal'],
       access: ['service'],
+      serviceScopes: [SERVICE_SCOPES.verifyCredentials],
       internal: true,
       body: { schema: 'CredentialsVerifyRequest', mediaType: 'application/json' },
       responses: {
