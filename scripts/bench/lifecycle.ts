@@ -87,16 +87,5 @@ process.once('exit', () => {
   }
 });
 
-export async function withDeadline<T>(work: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => {
-      fail(new Error(what()));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** The platform library's deadline (one for the whole repository), for the bench's steps. */
+export { withDeadline } from '@mrp/platform';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Logger, MetricsRegistry } from '@mrp/platform';
+import { backoffDelay, withDeadline, type Logger, type MetricsRegistry } from '@mrp/platform';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { InvalidEventError, parseEvent, type EventEnvelope } from './envelope.ts';
@@ -248,17 +248,6 @@ export function deadLetterFields(letter: DeadLetter): string[] {
   ];
 }
 
-/** Exponential backoff with jitter: between half and all of `base * 2^attempt`, capped at `max`. */
-export function backoffDelay(
-  attempt: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
 /** Redis answers NOGROUP when the stream or the group is gone (deleted, or Redis lost its data). */
 export function isNoGroupError(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOGROUP');
@@ -266,21 +255,6 @@ export function isNoGroupError(error: unknown): boolean {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error(`no answer from Redis within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 interface StreamSample {
@@ -525,7 +499,13 @@ export class StreamConsumer {
         if (this.#stopping()) break;
         if (isNoGroupError(error)) this.#groupsReady = false;
         this.#report(isNoGroupError(error) ? 'group_missing' : 'redis_unavailable', error);
-        await this.#sleep(backoffDelay(this.#attempt, this.#options.retryBaseMs, this.#options.retryMaxMs));
+        await this.#sleep(
+          backoffDelay(this.#attempt, {
+            baseDelayMs: this.#options.retryBaseMs,
+            maxDelayMs: this.#options.retryMaxMs,
+            jitter: 'equal',
+          }),
+        );
         this.#attempt += 1;
       }
     }
@@ -568,7 +548,8 @@ export class StreamConsumer {
       ...streams.map(() => '>'),
     ]);
     // A blocked read that outlives its BLOCK by far sits on a dead connection: drop it and reconnect.
-    const reply = await withDeadline(read, blockMs + READ_GRACE_MS, () => {
+    const limit = blockMs + READ_GRACE_MS;
+    const reply = await withDeadline(read, limit, `no answer from Redis within ${limit} ms`, () => {
       reader.disconnect(true);
     });
     await this.#processAll(parseReadReply(reply));
@@ -741,11 +722,11 @@ export class StreamConsumer {
         if (this.#options.isTransient(error)) {
           this.#report('handler_dependency_unavailable', error);
           await this.#sleep(
-            backoffDelay(
-              attempt,
-              this.#options.retryBaseMs,
-              Math.min(this.#options.retryMaxMs, this.#options.claimIdleMs / 2),
-            ),
+            backoffDelay(attempt, {
+              baseDelayMs: this.#options.retryBaseMs,
+              maxDelayMs: Math.min(this.#options.retryMaxMs, this.#options.claimIdleMs / 2),
+              jitter: 'equal',
+            }),
           );
           // Left pending: released by stop(), reclaimed by another consumer or by our next life.
           if (this.#stopping()) return;

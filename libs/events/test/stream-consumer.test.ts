@@ -10,7 +10,6 @@ import {
   type Redis,
 } from '../src/index.ts';
 import {
-  backoffDelay,
   deadLetterFields,
   decodeEntry,
   estimateLag,
@@ -132,14 +131,6 @@ describe('StreamConsumer: pure parts', () => {
       failed_at: '2026-01-01T00:00:00.000Z',
     });
     expect(String(record.error)).to.have.length(2000);
-  });
-
-  it('backs off exponentially with jitter, up to the cap', () => {
-    expect(backoffDelay(0, 100, 5000, () => 0)).to.equal(50);
-    expect(backoffDelay(0, 100, 5000, () => 1)).to.equal(100);
-    expect(backoffDelay(3, 100, 5000, () => 1)).to.equal(800);
-    expect(backoffDelay(50, 100, 5000, () => 1)).to.equal(5000);
-    expect(backoffDelay(50, 100, 5000, () => 0)).to.equal(2500);
   });
 
   it('recognises NOGROUP errors', () => {

@@ -3,6 +3,7 @@ import Koa, { type Context, type Middleware } from 'koa';
 import { validateRequest, type RouteSpec } from '@mrp/schemas';
 import { buildOpenApiDocument, type OpenApiDocument } from '@mrp/schemas';
 import { authenticate, requireRole, requireServiceScopes, type TokenVerifier } from './auth.ts';
+import { withDeadline } from './deadline.ts';
 import { bodyParser } from './body-parser.ts';
 import { isDatabaseUnavailable, isPgError, PG_DATA_EXCEPTION_CLASS } from './db.ts';
 import { AppError } from './errors.ts';
@@ -287,20 +288,6 @@ function problemErrors(): Middleware<AppState> {
   };
 }
 
-async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`timed out after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function operationalRoutes(
   options: ServiceAppOptions,
   metrics: HttpMetrics,
@@ -341,7 +328,7 @@ function operationalRoutes(
         await Promise.all(
           (options.readiness ?? []).map(async (dependency) => {
             try {
-              await withTimeout(dependency.check(), timeoutMs);
+              await withDeadline(dependency.check(), timeoutMs, `timed out after ${timeoutMs} ms`);
               checks[dependency.name] = 'ok';
             } catch (error) {
               ready = false;

@@ -54,12 +54,15 @@ export {
 export { listen, runService, type RunningServer, type RunServiceOptions } from './server.ts';
 export { runMain } from './main.ts';
 export { packageRoot } from './package-root.ts';
+export { waitAtMost, withDeadline } from './deadline.ts';
 export { activeTraceFields, shutdownTelemetry } from './tracing.ts';
 export {
   backoffDelay,
   Bulkhead,
   BulkheadRejectedError,
   retryWithBackoff,
+  type BackoffOptions,
+  type Jitter,
   type RetryOptions,
 } from './resilience.ts';
 export {

@@ -1,27 +1,39 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export interface RetryOptions {
+export interface RetryOptions extends Omit<BackoffOptions, 'jitter'> {
   /** Attempts after the first one. */
   readonly retries: number;
-  /** Base of the exponential backoff (ms): the cap of attempt n is base * 2^n. */
-  readonly baseDelayMs: number;
-  /** Largest backoff (ms). */
-  readonly maxDelayMs: number;
   /** Whether an error is worth another attempt (timeouts and 5xx are; a 4xx is not). */
   readonly isRetryable: (error: unknown) => boolean;
   /** Called before each retry, e.g. to count it. */
   readonly onRetry?: (error: unknown, attempt: number) => void;
+}
+
+/** How a backoff spreads its delays: `full` in [0, cap), `equal` in [cap / 2, cap]. */
+export type Jitter = 'full' | 'equal';
+
+export interface BackoffOptions {
+  /** Base of the exponential backoff (ms): the cap of attempt n is base * 2^n. */
+  readonly baseDelayMs: number;
+  /** Largest backoff (ms). */
+  readonly maxDelayMs: number;
+  /**
+   * `full` (the default) spreads clients that failed together the most, for retries against a shared
+   * dependency; `equal` never waits less than half the cap, for a loop that must not spin (a reconnect).
+   */
+  readonly jitter?: Jitter;
   /** Source of randomness in [0, 1); injectable for tests. */
   readonly random?: () => number;
 }
 
-/** Exponential backoff with full jitter: a uniform delay in [0, min(max, base * 2^attempt)). */
-export function backoffDelay(
-  attempt: number,
-  options: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>,
-): number {
-  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** attempt);
-  return Math.floor((options.random ?? Math.random)() * cap);
+/**
+ * The repository's one exponential backoff: the cap of attempt n is min(max, base * 2^n), and the delay
+ * is drawn below it as `jitter` says.
+ */
+export function backoffDelay(attempt: number, options: BackoffOptions): number {
+  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt, 30));
+  const random = (options.random ?? Math.random)();
+  return options.jitter === 'equal' ? Math.round(cap / 2 + (random * cap) / 2) : Math.floor(random * cap);
 }
 
 /** Runs `attempt` until it succeeds, the error is not retryable, or the retries are spent. */

@@ -1,3 +1,4 @@
+import { waitAtMost } from './deadline.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   context,
@@ -30,14 +31,7 @@ export async function shutdownTelemetry(): Promise<void> {
   const sdk = global[SDK_KEY];
   if (!sdk) return;
   global[SDK_KEY] = undefined;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    sdk.shutdown().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  await waitAtMost(sdk.shutdown(), SHUTDOWN_TIMEOUT_MS);
 }
 
 /** `trace_id` and `span_id` of the active span, for log lines; empty when none (or no SDK). */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { backoffDelay, Bulkhead, BulkheadRejectedError, retryWithBackoff } from '../src/index.ts';
 
 describe('resilience', () => {
-  describe('backoffDelay (exponential, full jitter)', () => {
+  describe('backoffDelay, the one backoff of the repository', () => {
     it('stays within [0, min(max, base * 2^attempt))', () => {
       for (let attempt = 0; attempt < 10; attempt += 1) {
         const cap = Math.min(1000, 50 * 2 ** attempt);
@@ -11,6 +11,16 @@ describe('resilience', () => {
           cap - 1,
         );
       }
+    });
+
+    it('with equal jitter, stays within [cap / 2, cap], so a reconnect loop never spins', () => {
+      const equal = (attempt: number, random: number) =>
+        backoffDelay(attempt, { baseDelayMs: 100, maxDelayMs: 5000, jitter: 'equal', random: () => random });
+      expect(equal(0, 0)).to.equal(50);
+      expect(equal(0, 1)).to.equal(100);
+      expect(equal(3, 1)).to.equal(800);
+      expect(equal(50, 1)).to.equal(5000);
+      expect(equal(50, 0)).to.equal(2500);
     });
   });
 

@@ -6,6 +6,7 @@ import {
   migrate,
   packageRoot,
   postgresReadiness,
+  withDeadline,
   type Logger,
   type Pool,
   type ReadinessCheck,
@@ -52,19 +53,7 @@ export function redisReadiness(redis: Redis): ReadinessCheck {
   return {
     name: 'redis',
     async check() {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          redis.ping(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              reject(new Error(`no PONG within ${REDIS_PING_TIMEOUT_MS} ms`));
-            }, REDIS_PING_TIMEOUT_MS);
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await withDeadline(redis.ping(), REDIS_PING_TIMEOUT_MS, `no PONG within ${REDIS_PING_TIMEOUT_MS} ms`);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createEvent, type NewEvent } from '@mrp/events';
-import type { Logger } from '@mrp/platform';
+import { waitAtMost, type Logger } from '@mrp/platform';
 import { Counter, Gauge, type Metric } from 'prom-client';
 
 export interface ScoreEventPublisherOptions {
@@ -120,14 +120,7 @@ export class ScoreEventPublisher {
   async close(timeoutMs: number): Promise<void> {
     if (this.pending > 0) {
       this.retryNow();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.#drainWaiters.push(resolve)),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      await waitAtMost(new Promise<void>((resolve) => this.#drainWaiters.push(resolve)), timeoutMs);
     }
     this.#stopped = true;
     this.#wakeIdle?.();
