@@ -95,6 +95,8 @@ const SERVICES_TO_RUN: readonly LocalService[] = [
       DATABASE_URL: databaseUrl(`${databasePrefix}user`),
       AUTH_JWKS_URL: jwks,
       MIGRATE_ON_START: 'false',
+      // Token revocations are published there for every service (ADR 0021).
+      REDIS_URL: redisUrl,
     },
     database: { name: `${databasePrefix}user`, migrations: 'services/user-service/migrations' },
   },

@@ -76,7 +76,8 @@ describe('the platform through the real Envoy', () => {
     });
 
     it('a service token is refused at the gateway (401), on every route, though the services accept it', async () => {
-      const { token } = await gateway.platform.auth.tokens.issueServiceToken('case-service');
+      // auth-service's own: the one that may call the credential check.
+      const { token } = await gateway.platform.auth.tokens.issueServiceToken('auth-service');
       for (const path of ['/v1/users', '/v1/cases', '/v1/audit']) {
         const result = await request(`${gateway.url}${path}`, { token });
         expectProblem(result, 401);

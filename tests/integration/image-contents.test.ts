@@ -17,18 +17,14 @@ const { imagePackages, stageImage } = (await import(contentsModule)) as ImageCon
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 describe("scripts/image-contents.ts: what goes into a service's image", () => {
-  it('takes each service and the libraries it imports, events only where a service uses Redis Streams', () => {
+  it('takes each service and the libraries it imports, events only where a service uses Redis', () => {
     expect(imagePackages(ROOT, 'auth-service')).to.deep.equal([
       'services/auth-service',
       'libs/platform',
       'libs/schemas',
     ]);
-    expect(imagePackages(ROOT, 'user-service')).to.deep.equal([
-      'services/user-service',
-      'libs/platform',
-      'libs/schemas',
-    ]);
-    for (const service of ['case-service', 'scoring-service', 'audit-telemetry-service'])
+    // user-service publishes token revocations to Redis (ADR 0021).
+    for (const service of ['user-service', 'case-service', 'scoring-service', 'audit-telemetry-service'])
       expect(imagePackages(ROOT, service), service).to.deep.equal([
         `services/${service}`,
         'libs/events',

@@ -359,7 +359,8 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
         [service, 'postgres', 5432] as const,
         [`${service}-migrations`, 'postgres', 5432] as const,
       ]),
-      ...['case-service', 'scoring-service', 'audit-telemetry-service'].map(
+      // Events, and the token revocations user-service publishes and every service reads (ADR 0021).
+      ...['user-service', 'case-service', 'scoring-service', 'audit-telemetry-service'].map(
         (service) => [service, 'redis', 6379] as const,
       ),
       ...SERVICES.map((service) => [service, 'otel-collector', 4318] as const),
@@ -377,7 +378,8 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
       ['gateway', 'postgres', 5432],
       ['scoring-service', 'postgres', 5432],
       ['auth-service', 'postgres', 5432],
-      ['user-service', 'redis', 6379],
+      ['auth-service', 'redis', 6379],
+      ['user-service-migrations', 'redis', 6379],
       ['gateway', 'redis', 6379],
       ['seed-flow-test', 'case-service', 8080],
       ['grafana', 'case-service', 8080],

@@ -3,6 +3,7 @@
 {{ include "mrp-lib.env.common" . }}
 {{ include "mrp-lib.env.tokenVerification" . }}
 {{ include "mrp-lib.env.database" . }}
+{{ include "mrp-lib.env.redis" . }}
 # The migration Job seeds the dev users: at start the table may not exist yet.
 - name: SEED_DEV_USERS
   value: "false"

@@ -7,6 +7,7 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import type { Middleware } from 'koa';
+import type { RevocationCheck } from './revocations.ts';
 import { AppError, errors } from './errors.ts';
 import { VerifiedTokenCache } from './token-cache.ts';
 
@@ -18,6 +19,8 @@ export interface Principal {
   readonly scopes: readonly string[];
   readonly email: string | undefined;
   readonly tokenId: string | undefined;
+  /** The user's token version when the token was issued (`ver`; 0 when absent), see RevocationList. */
+  readonly tokenVersion: number;
 }
 
 export interface TokenVerifierOptions {
@@ -32,6 +35,8 @@ export interface TokenVerifierOptions {
   readonly cacheEntries?: number;
   /** How long a fetched JWKS is trusted before it is fetched again (ms). Default 5 minutes. */
   readonly jwksMaxAgeMs?: number;
+  /** Revoked tokens (ADR 0021): a token whose `ver` is below its subject's minimum is refused. */
+  readonly revocations?: RevocationCheck;
 }
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
@@ -96,6 +101,7 @@ export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTV
         scopes: Object.freeze(scopes),
         email: typeof payload.email === 'string' ? payload.email : undefined,
         tokenId: payload.jti,
+        tokenVersion: typeof payload.ver === 'number' && Number.isInteger(payload.ver) ? payload.ver : 0,
       });
       return { principal, expiresAtMs: payload.exp! * 1000 };
     } catch (error) {
@@ -109,15 +115,23 @@ export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTV
       throw errors.unavailable('the token signing keys cannot be fetched right now', error);
     }
   };
+  // Checked on every call, the cached ones included: a revocation applies to tokens verified before it.
+  const notRevoked = (principal: Principal): Principal => {
+    const minVersion = options.revocations?.minVersion(principal.subject);
+    if (minVersion !== undefined && principal.tokenVersion < minVersion)
+      throw errors.unauthorized('the access token was revoked (the account changed): sign in again');
+    return principal;
+  };
   return async (token) => {
     const key = VerifiedTokenCache.keyOf(token);
     const cached = cache.get(key);
-    if (cached && cached.generation === source.generation() && source.fresh()) return cached.principal;
+    if (cached && cached.generation === source.generation() && source.fresh())
+      return notRevoked(cached.principal);
     const generation = source.generation();
     const { principal, expiresAtMs } = await verify(token);
     // Verified against a key set fetched while this ran: it is checked again next time.
     if (generation === source.generation()) cache.set(key, { principal, generation }, expiresAtMs);
-    return principal;
+    return notRevoked(principal);
   };
 }
 

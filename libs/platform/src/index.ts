@@ -55,6 +55,14 @@ export { listen, runService, type RunningServer, type RunServiceOptions } from '
 export { runMain } from './main.ts';
 export { packageRoot } from './package-root.ts';
 export { waitAtMost, withDeadline } from './deadline.ts';
+export {
+  encodeRevocation,
+  RevocationList,
+  REVOCATIONS_KEY,
+  type RevocationCheck,
+  type RevocationListOptions,
+  type RevocationSource,
+} from './revocations.ts';
 export { activeTraceFields, shutdownTelemetry } from './tracing.ts';
 export {
   backoffDelay,

@@ -181,6 +181,7 @@ describe('routes that take service tokens', () => {
           scopes: token === 'worker' ? ['work:do'] : ['other:thing'],
           email: undefined,
           tokenId: undefined,
+          tokenVersion: 0,
         }),
     });
 

@@ -45,6 +45,8 @@ export interface VerifiedIdentity {
   id: string;
   email: string;
   role: Role;
+  /** Raised at each change of the user's role or password; tokens carry it as `ver`. */
+  token_version: number;
 }
 
 export interface TokenRequest {

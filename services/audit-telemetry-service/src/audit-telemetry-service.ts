@@ -6,6 +6,7 @@ import {
   migrate,
   packageRoot,
   postgresReadiness,
+  RevocationList,
   withDeadline,
   type Logger,
   type Pool,
@@ -76,6 +77,9 @@ export async function createAuditService(
   );
   const audit = new AuditUseCases(new AuditEventRepository(pool));
   const redis = createRedis(config.redisUrl);
+  // Revoked user tokens (ADR 0021), read from Redis every second.
+  const revocations = new RevocationList({ source: redis, logger });
+  revocations.start();
   // Outages are reported once by the consumer and by /readyz; each reconnect attempt is not news.
   redis.on('error', (error: unknown) => {
     logger.debug({ err: error }, 'readiness Redis connection failed');
@@ -89,6 +93,7 @@ export async function createAuditService(
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
       audience: [config.tokenAudience, config.serviceAudience],
+      revocations,
     }),
     readiness: [postgresReadiness(pool), redisReadiness(redis)],
     bodyLimit: config.bodyLimit,
@@ -104,6 +109,7 @@ export async function createAuditService(
       // The consumer goes first: the event in hand still needs the pool to commit.
       await consumer.stop();
       await pool.end();
+      revocations.stop();
       redis.disconnect();
     },
   };

@@ -60,7 +60,7 @@ describe('the key directory and the key ring', () => {
       accessTokenTtlSeconds: 60,
       serviceTokenTtlSeconds: 60,
     });
-    const user = { id: 'user-1', email: 'a@example.com', role: 'viewer' };
+    const user = { id: 'user-1', email: 'a@example.com', role: 'viewer', token_version: 0 };
     const before = await issuer.issueAccessToken(user);
     expect(decodeProtectedHeader(before.token).kid).to.equal(await kid(pems.current));
 

@@ -5,6 +5,7 @@ import {
   createServiceApp,
   createTokenVerifier,
   migrate,
+  RevocationList,
   packageRoot,
   postgresReadiness,
   type Logger,
@@ -54,6 +55,9 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
   const redis = createRedis(config.redisUrl);
   // A Redis outage is the relay's business (it retries); it must not crash the process.
   redis.on('error', () => undefined);
+  // Revoked user tokens (ADR 0021), read from Redis every second.
+  const revocations = new RevocationList({ source: redis, logger });
+  revocations.start();
 
   const metrics = createHttpMetrics(SERVICE_NAME);
   const registry = metrics.registry;
@@ -122,6 +126,7 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
       audience: [config.tokenAudience, config.serviceAudience],
+      revocations,
     }),
     readiness: [postgresReadiness(pool)],
     bodyLimit: config.bodyLimit,
@@ -143,6 +148,7 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
       await worker.stop();
       await relay.stop();
       scoring.shutdown();
+      revocations.stop();
       redis.disconnect();
       await pool.end();
     },

@@ -1,5 +1,11 @@
 import { appendEvent, createRedis, type Redis } from '@mrp/events';
-import { createServiceApp, createTokenVerifier, type Logger, type ServiceApp } from '@mrp/platform';
+import {
+  createServiceApp,
+  createTokenVerifier,
+  RevocationList,
+  type Logger,
+  type ServiceApp,
+} from '@mrp/platform';
 import { Counter } from 'prom-client';
 import type { ScoringServiceConfig } from './config.ts';
 import type { RandomSource } from './domain/fault-injection.ts';
@@ -39,6 +45,9 @@ export function createScoringService(
   overrides: ScoringServiceOverrides = {},
 ): ScoringService {
   const redis = createRedis(config.redisUrl, { commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
+  // Revoked user tokens (ADR 0021), read from Redis every second.
+  const revocations = new RevocationList({ source: redis, logger });
+  revocations.start();
   const publisher = new ScoreEventPublisher({
     deliver: (eventJson) => appendEvent(redis, config.eventStream, eventJson),
     capacity: config.eventQueueCapacity,
@@ -78,6 +87,7 @@ export function createScoringService(
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
       audience: [config.tokenAudience, config.serviceAudience],
+      revocations,
     }),
     bodyLimit: config.bodyLimit,
     maxInFlight: config.maxInFlight,
@@ -94,6 +104,7 @@ export function createScoringService(
     redis,
     async close() {
       await publisher.close(config.eventFlushTimeoutMs);
+      revocations.stop();
       redis.disconnect();
     },
   };

@@ -21,6 +21,17 @@ export const userServiceConfigSpec = {
     'BOOTSTRAP_ADMIN_PASSWORD',
     "That admin's password (at least 12 characters; from a Secret).",
   ),
+  redisUrl: env.url(
+    'REDIS_URL',
+    'redis://127.0.0.1:6379',
+    'Redis, where the token revocations are published for every service (ADR 0021).',
+  ),
+  revocationRetentionSeconds: env.int(
+    'TOKEN_REVOCATION_RETENTION_S',
+    1200,
+    'How long a revocation is kept: longer than any access token lives (15 minutes) plus clock skew.',
+    { min: 60, max: 86_400 },
+  ),
   seedDevUsers: env.bool(
     'SEED_DEV_USERS',
     true,

@@ -26,7 +26,7 @@ runMain(async () => {
     logger,
   );
   try {
-    const users = new UserRepository(pool);
+    const users = new UserRepository(pool, { revocationRetentionSeconds: config.revocationRetentionSeconds });
     if (email !== undefined && password !== undefined) {
       const created = await ensureBootstrapAdmin(users, { email, password });
       logger.info({ email }, created ? 'bootstrap admin created' : 'bootstrap admin already present');

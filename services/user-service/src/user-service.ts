@@ -4,13 +4,16 @@ import {
   createServiceApp,
   createTokenVerifier,
   migrate,
+  RevocationList,
   packageRoot,
   postgresReadiness,
   type Logger,
   type Pool,
   type ServiceApp,
 } from '@mrp/platform';
+import { createRedis } from '@mrp/events';
 import type { UserServiceConfig } from './config.ts';
+import { RevocationPublisher } from './events/revocation.publisher.ts';
 import { UserRepository } from './data/user.repository.ts';
 import { seedDevUsers, UserUseCases } from './domain/user.use-cases.ts';
 import { credentialRoutes } from './http/credentials.routes.ts';
@@ -47,12 +50,25 @@ export async function createUserService(config: UserServiceConfig, logger: Logge
     },
     logger,
   );
-  const repository = new UserRepository(pool);
+  const repository = new UserRepository(pool, {
+    revocationRetentionSeconds: config.revocationRetentionSeconds,
+  });
+  const redis = createRedis(config.redisUrl);
+  // A Redis outage delays revocations (the publisher retries every round); it must not crash the process.
+  redis.on('error', () => undefined);
+  const publisher = new RevocationPublisher({ users: repository, redis, logger });
+  publisher.start();
+  const revocations = new RevocationList({ source: redis, logger });
+  revocations.start();
   if (config.seedDevUsers) {
     const seeded = await seedDevUsers(repository);
     if (seeded.length > 0) logger.info({ users: seeded }, 'dev users seeded');
   }
-  const users = new UserUseCases(repository);
+  const users = new UserUseCases(repository, {
+    onTokensRevoked: () => {
+      publisher.nudge();
+    },
+  });
   const service = createServiceApp({
     serviceName: SERVICE_NAME,
     version: '0.1.0',
@@ -62,10 +78,20 @@ export async function createUserService(config: UserServiceConfig, logger: Logge
       jwksUrl: config.jwksUrl,
       issuer: config.tokenIssuer,
       audience: [config.tokenAudience, config.serviceAudience],
+      revocations,
     }),
     readiness: [postgresReadiness(pool)],
     bodyLimit: config.bodyLimit,
     maxInFlight: config.maxInFlight,
   });
-  return { service, pool, close: () => pool.end() };
+  return {
+    service,
+    pool,
+    close: async () => {
+      revocations.stop();
+      await publisher.stop();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
 }

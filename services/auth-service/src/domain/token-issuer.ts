@@ -48,16 +48,25 @@ export class TokenIssuer {
   }
 
   /** A user's access token, carrying the user's role. */
-  issueAccessToken(user: { id: string; email: string; role: string }): Promise<IssuedToken> {
+  issueAccessToken(user: {
+    id: string;
+    email: string;
+    role: string;
+    token_version: number;
+  }): Promise<IssuedToken> {
     return this.#sign(
       user.id,
-      { roles: [user.role], email: user.email },
+      // `ver`: the user's token version; a token older than the user's last change of role or password
+      // (or deletion) is refused by every service (ADR 0021).
+      { roles: [user.role], email: user.email, ver: user.token_version },
       this.#options.accessTokenTtlSeconds,
     );
   }
 
-  /** A token for work done by a service itself, not on a user's behalf (role `service`, the services' audience). */
-  /** A service token: role `service`, and the scopes SERVICE_CLIENT_SCOPES grants this client. */
+  /**
+   * A token for work done by a service itself, not on a user's behalf: role `service`, the services'
+   * audience, and the scopes SERVICE_CLIENT_SCOPES grants this client.
+   */
   issueServiceToken(serviceName: string): Promise<IssuedToken> {
     const scopes = scopesOfClient(serviceName);
     return this.#sign(

@@ -19,7 +19,19 @@ export interface UserRecord {
   updatedAt: Date;
   /** created_at with full (microsecond) precision, for keyset cursors. */
   createdAtKey: string;
+  /** Raised at each change of role or password; access tokens carry it (ADR 0021). */
+  tokenVersion: number;
 }
+
+/** A user whose tokens below `minVersion` are refused until `expiresAt` (ADR 0021). */
+export interface TokenRevocation {
+  userId: string;
+  minVersion: number;
+  expiresAt: Date;
+}
+
+/** The version a deleted user's revocation names: above every token they could hold. */
+export const DELETED_USER_MIN_VERSION = 2_147_483_647;
 
 export class EmailTakenError extends Error {
   constructor() {
@@ -37,9 +49,11 @@ interface Row {
   created_at: Date;
   updated_at: Date;
   created_at_key: string;
+  token_version: number;
 }
 
-const COLUMNS = `id, email, role, full_name, password_hash, created_at, updated_at, created_at::text AS created_at_key`;
+const COLUMNS = `id, email, role, full_name, password_hash, created_at, updated_at, created_at::text AS created_at_key,
+  token_version`;
 
 function toRecord(row: Row): UserRecord {
   return {
@@ -51,6 +65,7 @@ function toRecord(row: Row): UserRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     createdAtKey: row.created_at_key,
+    tokenVersion: row.token_version,
   };
 }
 
@@ -62,9 +77,12 @@ function rethrow(error: unknown): never {
 /** Data access for users: plain objects in and out, SQLSTATEs mapped to domain errors. */
 export class UserRepository {
   readonly #pool: Pool;
+  /** How long a revocation is kept: longer than any access token lives (ADR 0021). */
+  readonly #revocationRetentionSeconds: number;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, options: { revocationRetentionSeconds: number }) {
     this.#pool = pool;
+    this.#revocationRetentionSeconds = options.revocationRetentionSeconds;
   }
 
   async insert(user: {
@@ -125,7 +143,8 @@ export class UserRepository {
   }
 
   /**
-   * Changes a user; undefined when there is none. Taking the admin role away from the last admin is
+   * Changes a user; undefined when there is none. A change of role or password raises the user's token
+   * version and, in the same statement, revokes the tokens below it. Taking the admin role away from the last admin is
    * refused ('last_admin'): the admins' rows are locked first, so two demotions at once cannot both pass.
    */
   async update(
@@ -139,12 +158,25 @@ export class UserRepository {
       password_hash: changes.passwordHash,
     };
     const set = Object.entries(columns).filter(([, value]) => value !== undefined);
-    const assignments = set.map(([column], index) => `${column} = $${index + 2}`);
+    const revokes = changes.role !== undefined || changes.passwordHash !== undefined;
+    // $1 is the id, $2 the revocation's retention; the new values follow.
+    const assignments = set.map(([column], index) => `${column} = $${index + 3}`);
+    if (revokes) assignments.push('token_version = token_version + 1');
+    const update = `UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`;
+    // Without a revocation, the CTE inserts nothing ($2 still typed, so the statement is one shape).
+    const statement = `WITH changed AS (${update}),
+      revoked AS (
+        INSERT INTO token_revocations (user_id, min_version, expires_at)
+        SELECT id, token_version, now() + make_interval(secs => $2::int) FROM changed WHERE ${revokes}
+        ON CONFLICT (user_id) DO UPDATE SET min_version = excluded.min_version, expires_at = excluded.expires_at
+      )
+      SELECT * FROM changed`;
     const apply = async (db: Pool | PoolClient) => {
-      const { rows } = await db.query<Row>(
-        `UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
-        [id, ...set.map(([, value]) => value)],
-      );
+      const { rows } = await db.query<Row>(statement, [
+        id,
+        this.#revocationRetentionSeconds,
+        ...set.map(([, value]) => value),
+      ]);
       return rows[0] && toRecord(rows[0]);
     };
     try {
@@ -157,13 +189,40 @@ export class UserRepository {
     }
   }
 
-  /** Deletes a user: 'not_found', or 'last_admin' (refused) when it is the only admin left. */
+  /**
+   * Deletes a user, and in the same statement revokes every token they hold: 'not_found', or 'last_admin'
+   * (refused) when it is the only admin left.
+   */
   async delete(id: string): Promise<'deleted' | 'not_found' | 'last_admin'> {
     return withTransaction(this.#pool, async (client) => {
       if (await isLastAdmin(client, id)) return 'last_admin';
-      const { rowCount } = await client.query('DELETE FROM users WHERE id = $1', [id]);
+      const { rowCount } = await client.query(
+        `WITH deleted AS (DELETE FROM users WHERE id = $1 RETURNING id)
+         INSERT INTO token_revocations (user_id, min_version, expires_at)
+         SELECT id, $2::int, now() + make_interval(secs => $3::int) FROM deleted
+         ON CONFLICT (user_id) DO UPDATE SET min_version = excluded.min_version, expires_at = excluded.expires_at`,
+        [id, DELETED_USER_MIN_VERSION, this.#revocationRetentionSeconds],
+      );
       return rowCount === 1 ? 'deleted' : 'not_found';
     });
+  }
+
+  /** The revocations still in force, for the services (published to Redis). */
+  async activeRevocations(): Promise<TokenRevocation[]> {
+    const { rows } = await this.#pool.query<{ user_id: string; min_version: number; expires_at: Date }>(
+      'SELECT user_id, min_version, expires_at FROM token_revocations WHERE expires_at > now()',
+    );
+    return rows.map((row) => ({
+      userId: row.user_id,
+      minVersion: row.min_version,
+      expiresAt: row.expires_at,
+    }));
+  }
+
+  /** Forgets the revocations whose tokens have all expired. */
+  async pruneRevocations(): Promise<number> {
+    const { rowCount } = await this.#pool.query('DELETE FROM token_revocations WHERE expires_at <= now()');
+    return rowCount ?? 0;
   }
 }
 

@@ -18,8 +18,12 @@ const lastAdmin = (what: 'deleted' | 'demoted') =>
 export class UserUseCases {
   readonly #users: UserRepository;
 
-  constructor(users: UserRepository) {
+  readonly #onTokensRevoked: () => void;
+
+  /** `onTokensRevoked`: a change revoked a user's tokens (publish the revocation now). */
+  constructor(users: UserRepository, options: { onTokensRevoked?: () => void } = {}) {
     this.#users = users;
+    this.#onTokensRevoked = options.onTokensRevoked ?? (() => undefined);
   }
 
   async createUser(request: UserCreateRequest): Promise<UserRecord> {
@@ -72,6 +76,7 @@ export class UserUseCases {
       });
       if (!updated) throw userNotFound(id);
       if (updated === 'last_admin') throw lastAdmin('demoted');
+      if (changes.role !== undefined || passwordHash !== undefined) this.#onTokensRevoked();
       return updated;
     } catch (error) {
       if (error instanceof EmailTakenError) throw emailTaken();
@@ -91,6 +96,7 @@ export class UserUseCases {
     const outcome = await this.#users.delete(id);
     if (outcome === 'not_found') throw userNotFound(id);
     if (outcome === 'last_admin') throw lastAdmin('deleted');
+    this.#onTokensRevoked();
   }
 
   /**
@@ -100,11 +106,11 @@ export class UserUseCases {
   async verifyCredentials(
     email: string,
     password: string,
-  ): Promise<{ id: string; email: string; role: Role } | undefined> {
+  ): Promise<{ id: string; email: string; role: Role; tokenVersion: number } | undefined> {
     const user = await this.#users.findByEmail(email);
     const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
     if (!user?.passwordHash || !matches) return undefined;
-    return { id: user.id, email: user.email, role: user.role };
+    return { id: user.id, email: user.email, role: user.role, tokenVersion: user.tokenVersion };
   }
 }
 

@@ -33,7 +33,12 @@ export function credentialRoutes(users: UserUseCases): RouteDefinition[] {
             detail: 'the email or password is wrong',
           });
         }
-        ctx.body = identity;
+        ctx.body = {
+          id: identity.id,
+          email: identity.email,
+          role: identity.role,
+          token_version: identity.tokenVersion,
+        };
       },
     },
   ];
