@@ -39,6 +39,18 @@ export const GATEWAY_PORTS = {
   ops: 9902,
 } as const;
 
+/**
+ * TLS at the gateway (off by default: TLS usually ends in front of it, at an ingress or a load balancer).
+ * The chart mounts a `kubernetes.io/tls` Secret here when `tls.enabled` is set; the listener then speaks
+ * only TLS 1.2 or later, with HTTP/2 and HTTP/1.1 offered by ALPN.
+ */
+export const GATEWAY_TLS = {
+  certificateFile: '/etc/envoy-tls/tls.crt',
+  privateKeyFile: '/etc/envoy-tls/tls.key',
+  minimumVersion: 'TLSv1_2',
+  alpnProtocols: ['h2', 'http/1.1'],
+} as const;
+
 /** The admin pages the ops listener forwards (exact paths, GET only). */
 export const OPS_ENDPOINTS = {
   metrics: { method: 'GET', path: '/stats/prometheus' },

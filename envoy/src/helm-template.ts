@@ -1,10 +1,34 @@
 /**
  * The gateway's Envoy bootstrap as a file of the Helm chart. Helm cannot run this renderer, so the chart
  * carries its output with Go template actions where a release differs (its name, namespace, token issuer and
- * audience, the collector's host and port, the proxies trusted in front of it, the CORS origins), and its ConfigMap evaluates them with `tpl`. The file is committed and a
+ * audience, the collector's host and port, the proxies trusted in front of it, the CORS origins, and
+ * whether the listener speaks TLS), and its ConfigMap evaluates them with `tpl`. The file is committed and a
  * test fails when it differs from a fresh rendering (`make render-gateway` writes it again).
  */
+import { GATEWAY_TLS } from './gateway.ts';
 import { kubernetesTarget, renderEnvoyConfig } from './render-envoy-config.ts';
+
+/**
+ * The listener's TLS block, which the chart keeps only with `tls.enabled`: the renderer writes it as the
+ * filter chain's last member, so the text from the comma before it to its closing brace can be wrapped in
+ * a condition and leave valid JSON either way.
+ */
+function makeTlsConditional(text: string): string {
+  const start = text.indexOf('"transport_socket": {');
+  if (start < 0 || text.indexOf('"transport_socket": {', start + 1) >= 0)
+    throw new Error('the listener TLS block must appear once');
+  const comma = text.lastIndexOf(',', start);
+  if (text.slice(comma + 1, start).trim() !== '') throw new Error('no comma right before the TLS block');
+  let depth = 0;
+  let end = text.indexOf('{', start);
+  for (; end < text.length; end += 1) {
+    if (text[end] === '{') depth += 1;
+    else if (text[end] === '}' && --depth === 0) break;
+  }
+  if (text.slice(end + 1).trimStart()[0] !== '}')
+    throw new Error("the TLS block is not the filter chain's last member");
+  return `${text.slice(0, comma)}{{ if .Values.tls.enabled }}${text.slice(comma, end + 1)}{{ end }}${text.slice(end + 1)}`;
+}
 
 /**
  * Stands for the collector's port, which the renderer needs as a number: it is the only number this large
@@ -49,6 +73,7 @@ export function renderHelmBootstrapTemplate(options: { readonly traced: boolean 
         : undefined,
       trustedProxyHops: TRUSTED_HOPS_PLACEHOLDER,
       corsAllowedOrigins: [CORS_ORIGIN_PLACEHOLDER],
+      tls: GATEWAY_TLS,
     }),
   );
   let text = `${JSON.stringify(config, null, 2)}\n`;
@@ -67,6 +92,7 @@ export function renderHelmBootstrapTemplate(options: { readonly traced: boolean 
     throw new Error(`the CORS origin placeholder must appear once, as the allow-list`);
   }
   text = text.replace(CORS_ORIGINS_LIST, '{{ include "gateway.corsOrigins" . }}');
+  text = makeTlsConditional(text);
   for (const [from, to] of SUBSTITUTIONS) text = text.replaceAll(from, to);
   const left = /@@[a-z]+@@/.exec(text);
   if (left) throw new Error(`placeholder ${left[0]} was left in the Helm template`);

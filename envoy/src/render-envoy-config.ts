@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import {
   CORS_POLICY,
+  GATEWAY_TLS,
   DEFAULT_LOCAL_REPLY_PROBLEM,
   GATEWAY_PORTS,
   HEALTH_ENDPOINT,
@@ -100,6 +101,14 @@ export interface RenderTarget {
    * or absent: CORS is off (CORS_POLICY).
    */
   readonly corsAllowedOrigins?: readonly string[] | undefined;
+  /** The listener speaks TLS with this certificate and key (PEM files); plain HTTP when absent. */
+  readonly tls?: TlsFiles | undefined;
+}
+
+/** Where the listener's certificate and private key are (GATEWAY_TLS has the chart's paths). */
+export interface TlsFiles {
+  readonly certificateFile: string;
+  readonly privateKeyFile: string;
 }
 
 export interface LocalTargetOptions {
@@ -120,6 +129,8 @@ export interface LocalTargetOptions {
   readonly trustedProxyHops?: number | undefined;
   /** Browser origins allowed across origins (RenderTarget.corsAllowedOrigins; default none). */
   readonly corsAllowedOrigins?: readonly string[] | undefined;
+  /** TLS on the listener (RenderTarget.tls; default none). */
+  readonly tls?: TlsFiles | undefined;
 }
 
 /** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
@@ -141,6 +152,7 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     upstreamLimits: options.upstreamLimits,
     trustedProxyHops: options.trustedProxyHops,
     corsAllowedOrigins: options.corsAllowedOrigins,
+    tls: options.tls,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
     ...(options.jwksCacheSeconds === undefined ? {} : { jwksCacheSeconds: options.jwksCacheSeconds }),
     replicas: Object.fromEntries(
@@ -168,6 +180,8 @@ export interface ContainerTargetOptions {
   readonly trustedProxyHops?: number | undefined;
   /** Browser origins allowed across origins (RenderTarget.corsAllowedOrigins; default none). */
   readonly corsAllowedOrigins?: readonly string[] | undefined;
+  /** TLS on the listener (RenderTarget.tls; default none). */
+  readonly tls?: TlsFiles | undefined;
 }
 
 export interface KubernetesTargetOptions extends ContainerTargetOptions {
@@ -200,6 +214,7 @@ function containerTarget(
     rateLimits: options.rateLimits,
     trustedProxyHops: options.trustedProxyHops,
     corsAllowedOrigins: options.corsAllowedOrigins,
+    tls: options.tls,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
   };
 }
@@ -233,6 +248,7 @@ const OTLP_EXPORT_TIMEOUT_MS = 1000;
 const TYPE = {
   hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   cors: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors',
+  downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   corsPolicy: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
   headerMutation: 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
   localRateLimit: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
@@ -287,6 +303,8 @@ export function renderEnvoyConfig(target: RenderTarget): EnvoyBootstrap {
                   typed_config: httpConnectionManager(target, rateLimits),
                 },
               ],
+              // Last, so that the chart's template can leave it out (envoy/src/helm-template.ts).
+              ...(target.tls ? { transport_socket: downstreamTls(target.tls) } : {}),
             },
           ],
         },
@@ -348,6 +366,26 @@ function httpConnectionManager(target: RenderTarget, rateLimits: RateLimitPolicy
       { name: FILTER.jwtAuthn, typed_config: jwtAuthentication(target) },
       { name: FILTER.router, typed_config: { '@type': TYPE.router } },
     ],
+  };
+}
+
+/** The listener's TLS (GATEWAY_TLS): TLS 1.2 or later, HTTP/2 and HTTP/1.1 by ALPN. */
+function downstreamTls(files: TlsFiles): JsonObject {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': TYPE.downstreamTls,
+      common_tls_context: {
+        tls_params: { tls_minimum_protocol_version: GATEWAY_TLS.minimumVersion },
+        alpn_protocols: [...GATEWAY_TLS.alpnProtocols],
+        tls_certificates: [
+          {
+            certificate_chain: { filename: files.certificateFile },
+            private_key: { filename: files.privateKeyFile },
+          },
+        ],
+      },
+    },
   };
 }
 

@@ -16,13 +16,15 @@ describe('committed renderings of the gateway', function () {
     });
   }
 
-  it('when the Helm template is rendered, only the release-specific values (and the proxies trusted in front, the CORS origins) are template actions', function () {
+  it('when the Helm template is rendered, only the release-specific values (and the proxies trusted in front, the CORS origins, whether TLS is on) are template actions', function () {
     const template = renderHelmBootstrapTemplate({ traced: true });
     const actions = [...new Set(template.match(/\{\{[^}]*\}\}/g))].sort();
     expect(actions).to.deep.equal([
       '{{ .Release.Name }}',
       '{{ .Release.Namespace }}',
       '{{ .Values.trustedProxyHops | int }}',
+      '{{ end }}',
+      '{{ if .Values.tls.enabled }}',
       '{{ include "gateway.collectorHost" . }}',
       '{{ include "gateway.collectorPort" . }}',
       '{{ include "gateway.corsOrigins" . }}',

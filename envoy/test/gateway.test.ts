@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { freePort, startEnvoy, type EnvoyProcess } from '../src/testing/envoy-process.ts';
+import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
+import {
+  createTestCertificate,
+  freePort,
+  startEnvoy,
+  type EnvoyProcess,
+  type TestCertificate,
+} from '../src/testing/envoy-process.ts';
 import {
   CORS_POLICY,
   LOGIN_ENDPOINT,
@@ -387,6 +395,86 @@ describe('gateway (real Envoy, stub services)', function () {
       expect(stub('auth-service').requests).to.have.lengthOf(
         statuses.filter((status) => status === 200).length,
       );
+    });
+  });
+
+  describe('TLS on the listener', function () {
+    let tlsEnvoy: EnvoyProcess | undefined;
+    let tlsPort: number;
+    let certificate: TestCertificate;
+
+    before(async function () {
+      certificate = await createTestCertificate();
+      tlsPort = await freePort();
+      tlsEnvoy = await startEnvoy({
+        config: renderEnvoyConfig(
+          localTarget({
+            listenerPort: tlsPort,
+            adminPort: await freePort(),
+            servicePorts,
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            tls: certificate,
+          }),
+        ),
+      });
+    });
+
+    after(async function () {
+      await tlsEnvoy?.stop();
+      await certificate.remove();
+    });
+
+    const httpsGet = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port: tlsPort, path, ca: certificate.pem, servername: 'localhost', headers },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => {
+              resolve({ status: res.statusCode ?? 0, body });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+
+    it('when TLS is on, the gateway answers HTTPS with its certificate, and routes with the token as before', async function () {
+      const health = await httpsGet('/healthz');
+      expect(health.status).to.equal(200);
+      const users = await httpsGet('/v1/users', { authorization: `Bearer ${token}` });
+      expect(users.status, users.body).to.equal(200);
+      expect(stub('user-service').requests).to.have.length(1);
+    });
+
+    it('when TLS is on, HTTP/2 is offered by ALPN', async function () {
+      const { protocol } = await new Promise<{ protocol: string | false | null }>((resolve, reject) => {
+        const socket = tlsConnect(
+          {
+            host: '127.0.0.1',
+            port: tlsPort,
+            ca: certificate.pem,
+            servername: 'localhost',
+            ALPNProtocols: ['h2', 'http/1.1'],
+          },
+          () => {
+            resolve({ protocol: socket.alpnProtocol });
+            socket.end();
+          },
+        );
+        socket.on('error', reject);
+      });
+      expect(protocol).to.equal('h2');
+    });
+
+    it('when TLS is on, a plain HTTP request gets no HTTP answer', async function () {
+      const plain = await send(tlsPort, { path: '/healthz' }).then(
+        (response) => response.status,
+        () => 'no answer',
+      );
+      expect(plain).to.not.equal(200);
     });
   });
 

@@ -228,7 +228,7 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
         expect(container.ports).to.deep.include({ name: 'http', containerPort: 8080, protocol: 'TCP' });
       }
       const envoy = podSpecOf(find(objects, 'Deployment', 'mrp-gateway')).containers[0]!;
-      expect(envoy.livenessProbe?.httpGet).to.deep.equal({ path: '/healthz', port: 'http' });
+      expect(envoy.livenessProbe?.httpGet).to.deep.equal({ path: '/healthz', port: 'http', scheme: 'HTTP' });
       expect(envoy.readinessProbe?.httpGet).to.deep.equal({ path: '/ready', port: 'ops' });
     });
 

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import {
+  GATEWAY_TLS,
   kubernetesTarget,
   localTarget,
   renderEnvoyConfig,
   type EnvoyBootstrap,
   type RenderTarget,
 } from '@mrp/gateway';
-import { validateEnvoyConfig } from '@mrp/gateway/testing';
+import { createTestCertificate, validateEnvoyConfig } from '@mrp/gateway/testing';
 import { find, render, renderValueSet, VALUE_SETS, type KubeObject } from './support/helm.ts';
 
 /** The Envoy bootstrap the gateway chart's ConfigMap holds. */
@@ -128,6 +129,74 @@ describe('the gateway chart’s Envoy config', function () {
       expect(failed).to.match(/allowedOrigins/);
     });
   }
+
+  it('when gateway.tls is enabled, the listener speaks TLS with the mounted Secret, the liveness probe uses HTTPS, and the helm test calls https', async function () {
+    const objects = await render({ set: ['gateway.tls.enabled=true', 'gateway.tls.secretName=gateway-tls'] });
+    const config = envoyConfigOf(objects);
+    expect(config).to.deep.equal(
+      renderEnvoyConfig(
+        kubernetesTarget({
+          release: 'mrp',
+          namespace: 'mrp',
+          otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
+          tls: GATEWAY_TLS,
+        }),
+      ),
+    );
+    // Envoy loads the files when it validates: point the config at a real certificate.
+    const certificate = await createTestCertificate();
+    try {
+      const text = JSON.stringify(config)
+        .replaceAll(GATEWAY_TLS.certificateFile, certificate.certificateFile)
+        .replaceAll(GATEWAY_TLS.privateKeyFile, certificate.privateKeyFile);
+      const { exitCode, output } = await validateEnvoyConfig(JSON.parse(text) as object);
+      expect(exitCode, output).to.equal(0);
+    } finally {
+      await certificate.remove();
+    }
+    const pod = (
+      find(objects, 'Deployment', 'mrp-gateway').spec as {
+        template: {
+          spec: {
+            containers: {
+              livenessProbe: { httpGet: { scheme: string } };
+              volumeMounts: { name: string; mountPath: string }[];
+            }[];
+            volumes: { name: string; secret?: { secretName: string } }[];
+          };
+        };
+      }
+    ).template.spec;
+    expect(pod.containers[0]!.livenessProbe.httpGet.scheme).to.equal('HTTPS');
+    expect(pod.containers[0]!.volumeMounts).to.deep.include({
+      name: 'tls',
+      mountPath: '/etc/envoy-tls',
+      readOnly: true,
+    });
+    expect(pod.volumes).to.deep.include({ name: 'tls', secret: { secretName: 'gateway-tls' } });
+    const test = find(objects, 'Pod', 'mrp-seed-flow-test').spec as {
+      containers: { env: { name: string; value?: string }[] }[];
+    };
+    expect(test.containers[0]!.env).to.deep.include({
+      name: 'GATEWAY_URL',
+      value: 'https://mrp-gateway:8080',
+    });
+
+    const plain = await render({});
+    const plainPod = (
+      find(plain, 'Deployment', 'mrp-gateway').spec as { template: { spec: { volumes: { name: string }[] } } }
+    ).template.spec;
+    expect(plainPod.volumes.map((volume) => volume.name)).to.not.include('tls');
+    expect(JSON.stringify(envoyConfigOf(plain))).to.not.include('transport_socket');
+  });
+
+  it('when gateway.tls is enabled without a Secret name, the chart refuses to render, saying what is missing', async function () {
+    const failed = await render({ set: ['gateway.tls.enabled=true'] }).then(
+      () => undefined,
+      (error: unknown) => (error as Error).message,
+    );
+    expect(failed).to.match(/tls\.secretName/);
+  });
 
   for (const bad of ['-1', '11', 'one']) {
     it(`when gateway.trustedProxyHops is ${bad}, the chart refuses to render`, async function () {

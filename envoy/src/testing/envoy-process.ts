@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -263,4 +263,58 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     if (await bindable(port, host)) return port;
   }
   throw new Error(`no free port between ${FREE_PORT_RANGE.from} and ${FREE_PORT_RANGE.to} on ${host}`);
+}
+
+/** A self-signed certificate for 127.0.0.1 and localhost (EC P-256, one day), for tests of TLS. */
+export interface TestCertificate {
+  readonly certificateFile: string;
+  readonly privateKeyFile: string;
+  /** The certificate itself (PEM): a client trusts it as its CA. */
+  readonly pem: string;
+  readonly remove: () => Promise<void>;
+}
+
+/** Makes a TestCertificate with the openssl command line tool. */
+export async function createTestCertificate(): Promise<TestCertificate> {
+  const dir = await mkdtemp(join(tmpdir(), 'mrp-tls-'));
+  const certificateFile = join(dir, 'tls.crt');
+  const privateKeyFile = join(dir, 'tls.key');
+  await new Promise<void>((resolve, reject) => {
+    const openssl = spawn(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        privateKeyFile,
+        '-out',
+        certificateFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    openssl.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    openssl.on('error', reject);
+    openssl.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`openssl exited ${code}: ${stderr}`));
+    });
+  });
+  return {
+    certificateFile,
+    privateKeyFile,
+    pem: await readFile(certificateFile, 'utf8'),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
 }
