@@ -9,7 +9,7 @@
  * the run falls back to the shared server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,6 +54,7 @@ export class ChaosPostgres {
   readonly #bin: string;
   readonly #dir: string;
   readonly #user: { uid: number; gid: number } | undefined;
+  readonly #settings: Readonly<Record<string, string>>;
   #process: ChildProcess | undefined;
 
   private constructor(
@@ -61,15 +62,27 @@ export class ChaosPostgres {
     bin: string,
     dir: string,
     user: { uid: number; gid: number } | undefined,
+    settings: Readonly<Record<string, string>>,
   ) {
     this.port = port;
     this.#bin = bin;
     this.#dir = dir;
     this.#user = user;
+    this.#settings = settings;
   }
 
-  /** initdb's a cluster in a temporary folder; undefined when the server's programs are not installed. */
-  static create(port: number): ChaosPostgres | undefined {
+  /**
+   * initdb's a cluster in a temporary folder; undefined when the server's programs are not installed.
+   * `files` are written into the cluster's folder, owned by the server's user and readable by it only (a
+   * TLS key must be); `settings` are further `-c` options, and may name those files by `{dir}`.
+   */
+  static create(
+    port: number,
+    options: {
+      readonly files?: Readonly<Record<string, string>>;
+      readonly settings?: Readonly<Record<string, string>>;
+    } = {},
+  ): ChaosPostgres | undefined {
     const bin = serverBinaries();
     if (!bin) return undefined;
     const user = serverUser();
@@ -84,7 +97,15 @@ export class ChaosPostgres {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
     }
-    return new ChaosPostgres(port, bin, dir, user);
+    for (const [name, content] of Object.entries(options.files ?? {})) {
+      const file = join(dir, name);
+      writeFileSync(file, content, { mode: 0o600 });
+      if (user) chownSync(file, user.uid, user.gid);
+    }
+    const settings = Object.fromEntries(
+      Object.entries(options.settings ?? {}).map(([key, value]) => [key, value.replaceAll('{dir}', dir)]),
+    );
+    return new ChaosPostgres(port, bin, dir, user, settings);
   }
 
   /** The maintenance database, as POSTGRES_URL names it for the dev runner. */
@@ -111,6 +132,7 @@ export class ChaosPostgres {
         'fsync=on',
         '-c',
         'synchronous_commit=on',
+        ...Object.entries(this.#settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
       ],
       { stdio: 'ignore', ...this.#user },
     );

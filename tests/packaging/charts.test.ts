@@ -218,6 +218,43 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
     });
   });
 
+  describe('TLS to the database', function () {
+    const DATA_SERVICES = ['user-service', 'case-service', 'audit-telemetry-service'];
+
+    it('when database.tls.caSecretName is set, the service and its migration Job mount that CA where a verify-full DATABASE_URL reads it', async function () {
+      const objects = await render({
+        set: DATA_SERVICES.map((service) => `${service}.database.tls.caSecretName=postgres-ca-${service}`),
+      });
+      for (const service of DATA_SERVICES) {
+        for (const object of [
+          find(objects, 'Deployment', `mrp-${service}`),
+          find(objects, 'Job', `mrp-${service}-migrate`),
+        ]) {
+          const pod = podSpecOf(object) as PodSpec & {
+            volumes: { name: string; secret?: unknown }[];
+            containers: { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+          };
+          expect(pod.containers[0]!.volumeMounts, id(object)).to.deep.include({
+            name: 'postgres-ca',
+            mountPath: '/etc/mrp/postgres-ca',
+            readOnly: true,
+          });
+          expect(pod.volumes, id(object)).to.deep.include({
+            name: 'postgres-ca',
+            secret: { secretName: `postgres-ca-${service}`, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+          });
+        }
+      }
+    });
+
+    it('when it is not set (the default), nothing is mounted', function () {
+      for (const object of workloads(objectsOf('defaults'))) {
+        const volumes = (podSpecOf(object).volumes ?? []).map((volume) => volume.name);
+        expect(volumes, id(object)).to.not.include('postgres-ca');
+      }
+    });
+  });
+
   describe('probes', function () {
     it('when a service runs, Kubernetes checks its liveness on /healthz and its readiness on /readyz', function () {
       const objects = objectsOf('defaults');

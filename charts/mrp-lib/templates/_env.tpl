@@ -224,3 +224,29 @@ data:
 []
 {{- end }}
 {{- end }}
+
+{{/*
+The CA that signed the database server's certificate, from the Secret `database.tls.caSecretName` (key
+ca.crt), mounted at /etc/mrp/postgres-ca for a DATABASE_URL with sslmode=verify-full and
+sslrootcert=/etc/mrp/postgres-ca/ca.crt. Nothing when unset.
+*/}}
+{{- define "mrp-lib.databaseCaSecret" -}}
+{{- ((.Values.database | default dict).tls | default dict).caSecretName | default "" -}}
+{{- end }}
+{{- define "mrp-lib.databaseCaMount" -}}
+{{- if include "mrp-lib.databaseCaSecret" . }}
+- name: postgres-ca
+  mountPath: /etc/mrp/postgres-ca
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- define "mrp-lib.databaseCaVolume" -}}
+{{- with include "mrp-lib.databaseCaSecret" . }}
+- name: postgres-ca
+  secret:
+    secretName: {{ . }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- end }}

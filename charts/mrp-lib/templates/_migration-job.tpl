@@ -75,10 +75,12 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- include "mrp-lib.databaseCaMount" . | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 16Mi
+        {{- include "mrp-lib.databaseCaVolume" . | nindent 8 }}
       {{- include "mrp-lib.scheduling" . | nindent 6 }}
 {{- end }}
 {{- end }}

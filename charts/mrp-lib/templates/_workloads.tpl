@@ -89,6 +89,7 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- include "mrp-lib.databaseCaMount" . | nindent 12 }}
             {{- with $args.volumeMounts }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -97,6 +98,7 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- include "mrp-lib.databaseCaVolume" . | nindent 8 }}
         {{- with $args.volumes }}
         {{- . | nindent 8 }}
         {{- end }}
