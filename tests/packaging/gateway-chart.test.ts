@@ -78,19 +78,21 @@ describe('the gateway chart’s Envoy config', function () {
     });
   }
 
+  /** What the TypeScript renderer gives for the default release with `options` on top. */
+  const defaultReleaseConfig = (options: Partial<Parameters<typeof kubernetesTarget>[0]>) =>
+    renderEnvoyConfig(
+      kubernetesTarget({
+        release: 'mrp',
+        namespace: 'mrp',
+        otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
+        ...options,
+      }),
+    );
+
   it('when gateway.trustedProxyHops is set (behind a load balancer), the login limit keys on that X-Forwarded-For entry, and the rest is unchanged', async function () {
     const objects = await render({ set: ['gateway.trustedProxyHops=2'] });
     const config = envoyConfigOf(objects);
-    expect(config).to.deep.equal(
-      renderEnvoyConfig(
-        kubernetesTarget({
-          release: 'mrp',
-          namespace: 'mrp',
-          otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
-          trustedProxyHops: 2,
-        }),
-      ),
-    );
+    expect(config).to.deep.equal(defaultReleaseConfig({ trustedProxyHops: 2 }));
     expect((hcmOf(config) as unknown as { xff_num_trusted_hops: number }).xff_num_trusted_hops).to.equal(2);
     expect(
       (hcmOf(envoyConfigOf(rendered.get('defaults')!)) as unknown as { xff_num_trusted_hops: number })
@@ -106,16 +108,7 @@ describe('the gateway chart’s Envoy config', function () {
       set: [`gateway.cors.allowedOrigins={${origins.join(',')}}`],
     });
     const config = envoyConfigOf(objects);
-    expect(config).to.deep.equal(
-      renderEnvoyConfig(
-        kubernetesTarget({
-          release: 'mrp',
-          namespace: 'mrp',
-          otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
-          corsAllowedOrigins: origins,
-        }),
-      ),
-    );
+    expect(config).to.deep.equal(defaultReleaseConfig({ corsAllowedOrigins: origins }));
     const { exitCode, output } = await validateEnvoyConfig(config);
     expect(exitCode, output).to.equal(0);
   });
@@ -133,16 +126,7 @@ describe('the gateway chart’s Envoy config', function () {
   it('when gateway.tls is enabled, the listener speaks TLS with the mounted Secret, the liveness probe uses HTTPS, and the helm test calls https', async function () {
     const objects = await render({ set: ['gateway.tls.enabled=true', 'gateway.tls.secretName=gateway-tls'] });
     const config = envoyConfigOf(objects);
-    expect(config).to.deep.equal(
-      renderEnvoyConfig(
-        kubernetesTarget({
-          release: 'mrp',
-          namespace: 'mrp',
-          otlpCollector: { host: 'mrp-otel-collector', port: 4318 },
-          tls: GATEWAY_TLS,
-        }),
-      ),
-    );
+    expect(config).to.deep.equal(defaultReleaseConfig({ tls: GATEWAY_TLS }));
     // Envoy loads the files when it validates: point the config at a real certificate.
     const certificate = await createTestCertificate();
     try {

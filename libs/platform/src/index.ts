@@ -55,7 +55,9 @@ export { listen, runService, type RunningServer, type RunServiceOptions } from '
 export { runMain } from './main.ts';
 export { packageRoot } from './package-root.ts';
 export { waitAtMost, withDeadline } from './deadline.ts';
+export { OutageLog } from './outage-log.ts';
 export {
+  decodeRevocation,
   encodeRevocation,
   RevocationList,
   REVOCATIONS_KEY,

@@ -1,4 +1,5 @@
 import type { Logger } from './logger.ts';
+import { OutageLog } from './outage-log.ts';
 
 /**
  * Token revocation (ADR 0021). user-service raises a user's token version at each change of role or
@@ -20,7 +21,8 @@ export function encodeRevocation(minVersion: number, expiresAtMs: number): strin
   return `${minVersion}:${expiresAtMs}`;
 }
 
-function decodeRevocation(value: string): { minVersion: number; expiresAtMs: number } | undefined {
+/** A hash value back as numbers; undefined when it is not one encodeRevocation wrote. */
+export function decodeRevocation(value: string): { minVersion: number; expiresAtMs: number } | undefined {
   const match = /^(\d+):(\d+)$/.exec(value);
   return match ? { minVersion: Number(match[1]), expiresAtMs: Number(match[2]) } : undefined;
 }
@@ -47,10 +49,14 @@ export class RevocationList implements RevocationCheck {
   readonly #options: RevocationListOptions;
   #entries = new Map<string, { minVersion: number; expiresAtMs: number }>();
   #timer: NodeJS.Timeout | undefined;
-  #failing = false;
+  readonly #outage: OutageLog;
 
   constructor(options: RevocationListOptions) {
     this.#options = options;
+    this.#outage = new OutageLog(options.logger, {
+      down: 'token revocations cannot be read; the last list read stays in force',
+      up: 'token revocations readable again',
+    });
   }
 
   /** Reads the hash now, then every interval until stop(). */
@@ -77,15 +83,9 @@ export class RevocationList implements RevocationCheck {
         if (entry && entry.expiresAtMs > now) entries.set(subject, entry);
       }
       this.#entries = entries;
-      if (this.#failing) this.#options.logger.info('token revocations readable again');
-      this.#failing = false;
+      this.#outage.succeeded();
     } catch (error) {
-      if (!this.#failing)
-        this.#options.logger.warn(
-          { err: error },
-          'token revocations cannot be read; the last list read stays in force',
-        );
-      this.#failing = true;
+      this.#outage.failed(error);
     }
   }
 

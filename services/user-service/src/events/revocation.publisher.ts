@@ -1,4 +1,4 @@
-import { encodeRevocation, REVOCATIONS_KEY, type Logger } from '@mrp/platform';
+import { decodeRevocation, encodeRevocation, OutageLog, REVOCATIONS_KEY, type Logger } from '@mrp/platform';
 import type { UserRepository } from '../data/user.repository.ts';
 
 /** What the publisher needs from Redis (an ioredis client has it). */
@@ -26,10 +26,14 @@ export class RevocationPublisher {
   readonly #options: RevocationPublisherOptions;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
-  #failing = false;
+  readonly #outage: OutageLog;
 
   constructor(options: RevocationPublisherOptions) {
     this.#options = options;
+    this.#outage = new OutageLog(options.logger, {
+      down: 'token revocations cannot be published; retrying every round (the services keep the last list)',
+      up: 'token revocations published again',
+    });
   }
 
   start(): void {
@@ -69,19 +73,13 @@ export class RevocationPublisher {
       // Only expired fields go: another installation's user-service may share this Redis.
       const now = Date.now();
       const expired = Object.entries(await redis.hgetall(REVOCATIONS_KEY))
-        .filter(([, value]) => Number(value.split(':')[1] ?? 0) <= now)
+        .filter(([, value]) => (decodeRevocation(value)?.expiresAtMs ?? 0) <= now)
         .map(([field]) => field);
       if (expired.length > 0) await redis.hdel(REVOCATIONS_KEY, ...expired);
       await users.pruneRevocations();
-      if (this.#failing) this.#options.logger.info('token revocations published again');
-      this.#failing = false;
+      this.#outage.succeeded();
     } catch (error) {
-      if (!this.#failing)
-        this.#options.logger.warn(
-          { err: error },
-          'token revocations cannot be published; retrying every round (the services keep the last list)',
-        );
-      this.#failing = true;
+      this.#outage.failed(error);
     }
   }
 }
