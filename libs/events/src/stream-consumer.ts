@@ -2,9 +2,26 @@ import { hostname } from 'node:os';
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { backoffDelay, withDeadline, type Logger, type MetricsRegistry } from '@mrp/platform';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge } from 'prom-client';
-import { InvalidEventError, parseEvent, type EventEnvelope } from './envelope.ts';
+import { createConsumerMetrics, type ConsumerMetrics, type StreamSample } from './consumer-metrics.ts';
+import { deadLetterFields } from './dead-letter.ts';
+import type { EventEnvelope } from './envelope.ts';
 import { createRedis, EVENT_FIELD, STREAM_MAX_LENGTH, STREAMS } from './streams.ts';
+import {
+  asString,
+  decodeEntry,
+  estimateLag,
+  isNoGroupError,
+  parseEntries,
+  parsePendingCount,
+  parsePendingEntries,
+  parseReadReply,
+  replyToRecord,
+  type DeadLetterReason,
+  type DecodedEntry,
+  type StreamEntry,
+} from './stream-replies.ts';
+
+export type { DeadLetterReason } from './stream-replies.ts';
 
 /** Where a delivered event came from, and how many times it has been delivered (1 on the first try). */
 export interface DeliveryMeta {
@@ -73,278 +90,11 @@ export function defaultConsumerName(): string {
   return `${hostname()}-${process.pid}`;
 }
 
-/** A stream entry as read: `fields` is null when the entry no longer exists. */
-export interface StreamEntry {
-  readonly stream: string;
-  readonly id: string;
-  readonly fields: Readonly<Record<string, string>> | null;
-}
-
-/** A pending message as XPENDING (extended form) describes it. */
-export interface PendingEntry {
-  readonly id: string;
-  readonly consumer: string;
-  readonly idleMs: number;
-  readonly deliveries: number;
-}
-
-export type DeadLetterReason = 'missing_event' | 'invalid_event' | 'max_deliveries';
-
-export type DecodedEntry =
-  | { readonly kind: 'event'; readonly event: EventEnvelope; readonly payload: string }
-  | {
-      readonly kind: 'poison';
-      readonly reason: DeadLetterReason;
-      readonly error: string;
-      readonly payload: string;
-    };
-
-const asString = (value: unknown): string =>
-  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-
-/** `[k1, v1, k2, v2]` (RESP2 and ioredis' legacy RESP3 mapping) or a plain object, as a record. */
-export function replyToRecord(reply: unknown): Record<string, unknown> {
-  if (Array.isArray(reply)) {
-    const record: Record<string, unknown> = {};
-    for (let index = 0; index + 1 < reply.length; index += 2)
-      record[asString(reply[index])] = reply[index + 1];
-    return record;
-  }
-  if (reply instanceof Map)
-    return Object.fromEntries([...reply].map(([key, value]) => [asString(key), value]));
-  if (typeof reply === 'object' && reply !== null) return { ...(reply as Record<string, unknown>) };
-  return {};
-}
-
-/** Entries of one stream (`[[id, [field, value, ...]], ...]`), as returned by XRANGE, XCLAIM and XREADGROUP. */
-export function parseEntries(stream: string, entries: unknown): StreamEntry[] {
-  if (!Array.isArray(entries)) return [];
-  return entries.flatMap((entry: unknown) => {
-    if (!Array.isArray(entry) || entry.length < 2) return [];
-    const fields = entry[1] === null ? null : replyToRecord(entry[1]);
-    return [
-      {
-        stream,
-        id: asString(entry[0]),
-        fields:
-          fields && Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, asString(value)])),
-      },
-    ];
-  });
-}
-
-/**
- * The entries of an XREADGROUP reply, whatever the protocol's shape: RESP2 `[[stream, entries], ...]`,
- * RESP3 as a flat `[stream, entries, ...]` map (ioredis' legacy mapping) or as an object; null when the
- * block timed out.
- */
-export function parseReadReply(reply: unknown): StreamEntry[] {
-  if (reply === null || reply === undefined) return [];
-  if (
-    Array.isArray(reply) &&
-    reply.every((item) => Array.isArray(item) && item.length === 2 && !Array.isArray(item[0]))
-  ) {
-    return reply.flatMap((item) => parseEntries(asString((item as unknown[])[0]), (item as unknown[])[1]));
-  }
-  return Object.entries(replyToRecord(reply)).flatMap(([stream, entries]) => parseEntries(stream, entries));
-}
-
-/** The extended XPENDING reply: `[[id, consumer, idle ms, deliveries], ...]`. */
-export function parsePendingEntries(reply: unknown): PendingEntry[] {
-  if (!Array.isArray(reply)) return [];
-  return reply.flatMap((item: unknown) => {
-    if (!Array.isArray(item) || item.length < 4) return [];
-    return [
-      {
-        id: asString(item[0]),
-        consumer: asString(item[1]),
-        idleMs: Number(item[2]),
-        deliveries: Number(item[3]),
-      },
-    ];
-  });
-}
-
-/** The count of the summary XPENDING reply `[count, smallest id, greatest id, consumers]`. */
-export function parsePendingCount(reply: unknown): number {
-  return Array.isArray(reply) ? Number(reply[0] ?? 0) : 0;
-}
-
-/**
- * How far the group is behind the end of the stream: the `lag` XINFO GROUPS reports (Redis >= 7), or,
- * when Redis cannot tell (it answers null after deletions), entries added to the stream minus entries the
- * group has read. Undefined when neither is known.
- */
-export function estimateLag(
-  group: Readonly<Record<string, unknown>>,
-  stream: Readonly<Record<string, unknown>> = {},
-): number | undefined {
-  const lag = group.lag;
-  if (typeof lag === 'number' || (typeof lag === 'string' && /^\d+$/.test(lag))) return Number(lag);
-  const read = group['entries-read'];
-  const added = stream['entries-added'];
-  if (
-    (typeof read === 'number' || typeof read === 'string') &&
-    (typeof added === 'number' || typeof added === 'string')
-  ) {
-    const estimate = Number(added) - Number(read);
-    if (Number.isFinite(estimate)) return Math.max(0, estimate);
-  }
-  return undefined;
-}
-
-/** Turns an entry into an event, or says why it is poison (no event field, or not a valid event). */
-export function decodeEntry(fields: Readonly<Record<string, string>>): DecodedEntry {
-  const raw = fields[EVENT_FIELD];
-  if (raw === undefined) {
-    return {
-      kind: 'poison',
-      reason: 'missing_event',
-      error: `the entry has no "${EVENT_FIELD}" field`,
-      payload: JSON.stringify(fields),
-    };
-  }
-  try {
-    return { kind: 'event', event: parseEvent(raw), payload: raw };
-  } catch (error) {
-    const message = error instanceof InvalidEventError ? error.message : describeError(error);
-    return { kind: 'poison', reason: 'invalid_event', error: message, payload: raw };
-  }
-}
-
-export interface DeadLetter {
-  readonly stream: string;
-  readonly entryId: string;
-  readonly group: string;
-  readonly consumer: string;
-  readonly reason: DeadLetterReason;
-  readonly error: string;
-  readonly deliveries: number;
-  readonly payload: string;
-  readonly failedAt: Date;
-}
-
-/** The fields of a dead-letter entry: enough to see why it failed and to replay the original payload. */
-export function deadLetterFields(letter: DeadLetter): string[] {
-  return [
-    'stream',
-    letter.stream,
-    'entry_id',
-    letter.entryId,
-    'group',
-    letter.group,
-    'consumer',
-    letter.consumer,
-    'reason',
-    letter.reason,
-    'error',
-    letter.error.slice(0, 2000),
-    'deliveries',
-    String(letter.deliveries),
-    'failed_at',
-    letter.failedAt.toISOString(),
-    'payload',
-    letter.payload,
-  ];
-}
-
-/** Redis answers NOGROUP when the stream or the group is gone (deleted, or Redis lost its data). */
-export function isNoGroupError(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOGROUP');
-}
-
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-interface StreamSample {
-  readonly stream: string;
-  readonly pending?: number;
-  readonly lag?: number;
-}
-
-/** The consumer metrics of one registry, shared by every consumer registered on it. */
-interface ConsumerMetrics {
-  readonly consumed: Counter<'stream' | 'type'>;
-  readonly failed: Counter<'stream'>;
-  readonly deadLettered: Counter<'stream' | 'reason'>;
-  readonly samplers: Set<() => Promise<StreamSample[]>>;
-}
-
-const metricsByRegistry = new WeakMap<MetricsRegistry, ConsumerMetrics>();
-
 const tracer = trace.getTracer('@mrp/events');
-
-/**
- * Samples every registered consumer once per scrape: both gauges collect within the same scrape, so a
- * sampling started less than a second ago is shared instead of asking Redis twice.
- */
-function sampleOncePerScrape(samplers: ConsumerMetrics['samplers']): () => Promise<StreamSample[]> {
-  let last: { at: number; samples: Promise<StreamSample[]> } | undefined;
-  return () => {
-    if (!last || Date.now() - last.at > 1000) {
-      last = {
-        at: Date.now(),
-        samples: Promise.all([...samplers].map((sample) => sample().catch(() => []))).then((all) =>
-          all.flat(),
-        ),
-      };
-    }
-    return last.samples;
-  };
-}
-
-function createConsumerMetrics(registry: MetricsRegistry | undefined): ConsumerMetrics {
-  const existing = registry && metricsByRegistry.get(registry);
-  if (existing) return existing;
-  const registers = registry ? [registry] : [];
-  const samplers = new Set<() => Promise<StreamSample[]>>();
-  const collectSamples = sampleOncePerScrape(samplers);
-  const metrics: ConsumerMetrics = {
-    consumed: new Counter({
-      name: 'events_consumed_total',
-      help: 'Events handled and acknowledged, by stream and event type.',
-      labelNames: ['stream', 'type'],
-      registers,
-    }),
-    failed: new Counter({
-      name: 'events_failed_total',
-      help: 'Handler failures (each failed attempt), by stream.',
-      labelNames: ['stream'],
-      registers,
-    }),
-    deadLettered: new Counter({
-      name: 'events_dead_lettered_total',
-      help: 'Messages parked in the dead-letter stream, by stream and reason.',
-      labelNames: ['stream', 'reason'],
-      registers,
-    }),
-    samplers,
-  };
-  // Sampled at scrape time; while Redis is down a gauge keeps its last value rather than failing the scrape.
-  new Gauge({
-    name: 'events_consumer_pending',
-    help: 'Messages delivered to the consumer group but not yet acknowledged (XPENDING), by stream.',
-    labelNames: ['stream'],
-    registers,
-    async collect() {
-      for (const sample of await collectSamples())
-        if (sample.pending !== undefined) this.set({ stream: sample.stream }, sample.pending);
-    },
-  });
-  new Gauge({
-    name: 'events_consumer_lag',
-    help: 'Entries in the stream the consumer group has not read yet, by stream.',
-    labelNames: ['stream'],
-    registers,
-    async collect() {
-      for (const sample of await collectSamples())
-        if (sample.lag !== undefined) this.set({ stream: sample.stream }, sample.lag);
-    },
-  });
-  if (registry) metricsByRegistry.set(registry, metrics);
-  return metrics;
-}
 
 // A released message looks idle this long (ms), so the next reclaim by any consumer takes it at once.
 const RELEASED_IDLE_MS = 365 * 24 * 3600 * 1000;

@@ -9,8 +9,9 @@ import {
   type EventEnvelope,
   type Redis,
 } from '../src/index.ts';
+import { deadLetterFields } from '../src/dead-letter.ts';
+import { StreamConsumer, type DeliveryMeta, type StreamConsumerOptions } from '../src/stream-consumer.ts';
 import {
-  deadLetterFields,
   decodeEntry,
   estimateLag,
   isNoGroupError,
@@ -18,10 +19,7 @@ import {
   parsePendingEntries,
   parseReadReply,
   replyToRecord,
-  StreamConsumer,
-  type DeliveryMeta,
-  type StreamConsumerOptions,
-} from '../src/stream-consumer.ts';
+} from '../src/stream-replies.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
