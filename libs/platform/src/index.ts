@@ -26,31 +26,28 @@ export {
   type TokenVerifierOptions,
 } from './auth.ts';
 export type { AppState } from './request-context.ts';
-export {
-  createServiceApp,
-  type AppContext,
-  type ReadinessCheck,
-  type RouteDefinition,
-  type ServiceApp,
-  type ServiceAppOptions,
-} from './app.ts';
+export { createServiceApp, type ServiceApp, type ServiceAppOptions } from './app.ts';
+export type { AppContext, RouteDefinition } from './route.ts';
+export type { ReadinessCheck } from './readiness.ts';
 export {
   createPool,
   dropDatabase,
   ensureDatabase,
-  isDatabaseUnavailable,
-  isPgError,
   migrate,
   postgresReadiness,
   runMigrations,
   waitForDatabase,
   withTransaction,
   type MigrationJobOptions,
-  PG_FOREIGN_KEY_VIOLATION,
-  PG_UNIQUE_VIOLATION,
   type Pool,
   type PoolClient,
 } from './db.ts';
+export {
+  isDatabaseUnavailable,
+  isPgError,
+  PG_FOREIGN_KEY_VIOLATION,
+  PG_UNIQUE_VIOLATION,
+} from './pg-errors.ts';
 export { listen, runService, type RunningServer, type RunServiceOptions } from './server.ts';
 export { runMain } from './main.ts';
 export { packageRoot } from './package-root.ts';
