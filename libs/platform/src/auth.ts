@@ -8,7 +8,7 @@ import {
 } from 'jose';
 import type { Middleware } from 'koa';
 import type { RevocationCheck } from './revocations.ts';
-import { AppError, errors } from './errors.ts';
+import { errors } from './errors.ts';
 import { VerifiedTokenCache } from './token-cache.ts';
 
 /** Who is calling, as proven by a verified access token. */
@@ -167,12 +167,7 @@ export function requireServiceScopes(scopes: readonly string[]): Middleware<{ pr
     const principal = ctx.state.principal;
     if (!principal) throw errors.unauthorized('an access token is required');
     if (principal.roles.includes('service') && !scopes.every((scope) => principal.scopes.includes(scope))) {
-      throw new AppError({
-        code: 'forbidden',
-        status: 403,
-        title: 'Not allowed',
-        detail: `this action requires a service token with the scope: ${scopes.join(' ')}`,
-      });
+      throw errors.forbidden(`this action requires a service token with the scope: ${scopes.join(' ')}`);
     }
     await next();
   };
@@ -184,12 +179,7 @@ export function requireRole(...roles: readonly string[]): Middleware<{ principal
     const principal = ctx.state.principal;
     if (!principal) throw errors.unauthorized('an access token is required');
     if (!principal.roles.some((role) => roles.includes(role))) {
-      throw new AppError({
-        code: 'forbidden',
-        status: 403,
-        title: 'Not allowed',
-        detail: `this action requires one of the roles: ${roles.join(', ')}`,
-      });
+      throw errors.forbidden(`this action requires one of the roles: ${roles.join(', ')}`);
     }
     await next();
   };

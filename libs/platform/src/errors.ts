@@ -64,6 +64,9 @@ export const errors = {
         'WWW-Authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`,
       },
     }),
+  /** A 400 with a code of its own, for input the schema cannot judge (a header's format, a cursor). */
+  invalid: (code: string, detail: string) =>
+    new AppError({ code, status: 400, title: 'The request is not valid', detail }),
   forbidden: (detail: string) =>
     new AppError({ code: 'forbidden', status: 403, title: 'Not allowed', detail }),
   notFound: (detail: string) => new AppError({ code: 'not_found', status: 404, title: 'Not found', detail }),

@@ -1,4 +1,4 @@
-import { AppError } from './errors.ts';
+import { errors } from './errors.ts';
 
 /** Where a keyset page starts: after the row with this timestamp (as Postgres prints timestamptz) and id. */
 export interface KeysetPosition {
@@ -68,10 +68,5 @@ export function decodeKeysetCursor(cursor: string): KeysetPosition {
   ) {
     return { timestamp: decoded[0], id: decoded[1] };
   }
-  throw new AppError({
-    code: 'invalid_cursor',
-    status: 400,
-    title: 'The request is not valid',
-    detail: 'the cursor is not one this API issued',
-  });
+  throw errors.invalid('invalid_cursor', 'the cursor is not one this API issued');
 }

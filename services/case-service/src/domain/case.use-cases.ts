@@ -368,12 +368,10 @@ export class CaseUseCases {
       if (changes.status !== undefined) {
         const status = nextStatus(current, changes.status);
         if (status === 'invalid') {
-          throw new AppError({
-            code: 'invalid_status_transition',
-            status: 409,
-            title: 'Conflict',
-            detail: `a ${current.status} case cannot become ${changes.status}`,
-          });
+          throw errors.conflict(
+            'invalid_status_transition',
+            `a ${current.status} case cannot become ${changes.status}`,
+          );
         }
         update.status = status;
       }

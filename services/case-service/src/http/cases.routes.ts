@@ -1,4 +1,4 @@
-import { AppError, type AppContext, type RouteDefinition } from '@mrp/platform';
+import { errors, type AppContext, type RouteDefinition } from '@mrp/platform';
 import type { IdParams, Priority } from '@mrp/schemas';
 import type { CaseStatus } from '../domain/case.ts';
 import type { CaseUseCases, Caller, CreateCaseInput } from '../domain/case.use-cases.ts';
@@ -14,12 +14,10 @@ function idempotencyKey(ctx: AppContext): string | undefined {
   const raw = ctx.get('idempotency-key');
   if (raw === '') return undefined;
   if (!IDEMPOTENCY_KEY.test(raw)) {
-    throw new AppError({
-      code: 'invalid_idempotency_key',
-      status: 400,
-      title: 'The request is not valid',
-      detail: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
-    });
+    throw errors.invalid(
+      'invalid_idempotency_key',
+      'Idempotency-Key must be 1 to 255 visible ASCII characters',
+    );
   }
   return raw;
 }

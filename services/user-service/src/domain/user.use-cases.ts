@@ -1,4 +1,4 @@
-import { AppError, decodeKeysetCursor, encodeKeysetCursor, errors } from '@mrp/platform';
+import { decodeKeysetCursor, encodeKeysetCursor, errors } from '@mrp/platform';
 import type { Role, UserCreateRequest, UserUpdateRequest } from '@mrp/schemas';
 import { EmailTakenError, type UserRecord, type UserRepository } from '../data/user.repository.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './password-hasher.ts';
@@ -7,12 +7,7 @@ const emailTaken = () => errors.conflict('email_taken', 'a user with this email 
 const userNotFound = (id: string) => errors.notFound(`no user with id ${id}`);
 /** The platform always keeps an admin: nobody could manage users again without one. */
 const lastAdmin = (what: 'deleted' | 'demoted') =>
-  new AppError({
-    code: 'last_admin',
-    status: 409,
-    title: 'Conflict',
-    detail: `the last admin cannot be ${what}; make another user admin first`,
-  });
+  errors.conflict('last_admin', `the last admin cannot be ${what}; make another user admin first`);
 
 /** The use cases of user management, in the words of the spec. */
 export class UserUseCases {
@@ -87,12 +82,10 @@ export class UserUseCases {
   /** Deletes a user; an admin cannot delete their own account, and the last admin cannot be deleted. */
   async deleteUser(id: string, callerId: string): Promise<void> {
     if (id === callerId)
-      throw new AppError({
-        code: 'cannot_delete_self',
-        status: 409,
-        title: 'Conflict',
-        detail: 'an admin cannot delete their own account; another admin can',
-      });
+      throw errors.conflict(
+        'cannot_delete_self',
+        'an admin cannot delete their own account; another admin can',
+      );
     const outcome = await this.#users.delete(id);
     if (outcome === 'not_found') throw userNotFound(id);
     if (outcome === 'last_admin') throw lastAdmin('deleted');
