@@ -18,12 +18,17 @@ export class RequestValidationError extends Error {
   readonly code: string;
   readonly expose = true;
   readonly errors: readonly RequestFieldError[];
-  constructor(status: number, code: string, message: string, errors: readonly RequestFieldError[] = []) {
-    super(message);
+  constructor(problem: {
+    readonly status: number;
+    readonly code: string;
+    readonly message: string;
+    readonly errors?: readonly RequestFieldError[];
+  }) {
+    super(problem.message);
     this.name = 'RequestValidationError';
-    this.status = status;
-    this.code = code;
-    this.errors = errors;
+    this.status = problem.status;
+    this.code = problem.code;
+    this.errors = problem.errors ?? [];
   }
 }
 
@@ -95,23 +100,23 @@ export function validateRequest(spec: RouteSpec): Middleware<{ input: ValidatedI
     let body: unknown = undefined;
     if (spec.body) {
       if (!ctx.is(spec.body.mediaType)) {
-        throw new RequestValidationError(
-          415,
-          'unsupported_media_type',
-          `the request body must be ${spec.body.mediaType}`,
-        );
+        throw new RequestValidationError({
+          status: 415,
+          code: 'unsupported_media_type',
+          message: `the request body must be ${spec.body.mediaType}`,
+        });
       }
       body = (ctx.request as { body?: unknown }).body;
       problems.push(...check('body', spec.body.schema, body));
     }
 
     if (problems.length > 0) {
-      throw new RequestValidationError(
-        400,
-        'validation_failed',
-        'the request does not match its contract',
-        problems,
-      );
+      throw new RequestValidationError({
+        status: 400,
+        code: 'validation_failed',
+        message: 'the request does not match its contract',
+        errors: problems,
+      });
     }
     ctx.state.input = { body, query, params };
     await next();

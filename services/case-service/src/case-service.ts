@@ -88,10 +88,10 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
     source: `${SERVICE_NAME}:${config.eventStream}`,
     registry,
   });
-  const cases = new CaseUseCases(
+  const cases = new CaseUseCases({
     pool,
     scoring,
-    {
+    options: {
       idempotencyTtlSeconds: config.idempotencyTtlHours * 3600,
       idempotencyInFlightMs: config.idempotencyInFlightMs,
       scoreLeaseMs: config.scoreLeaseMs,
@@ -100,10 +100,10 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
       serviceToken: () => serviceTokens.token(),
     },
     logger,
-    () => {
+    onEvents: () => {
       relay.nudge();
     },
-  );
+  });
   const worker = new RescoreWorker({
     pool,
     cases,

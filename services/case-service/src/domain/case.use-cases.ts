@@ -47,6 +47,16 @@ export interface CaseUseCaseOptions {
   readonly serviceToken: () => Promise<string>;
 }
 
+/** What the use cases work with: the database, the scoring client, their settings and hooks. */
+export interface CaseUseCaseDependencies {
+  readonly pool: Pool;
+  readonly scoring: ScoringClient;
+  readonly options: CaseUseCaseOptions;
+  readonly logger: Logger;
+  /** A commit wrote events to the outbox (the relay publishes them now). */
+  readonly onEvents: () => void;
+}
+
 export interface CreateResult {
   status: number;
   body: unknown;
@@ -89,18 +99,12 @@ export class CaseUseCases {
   readonly #logger: Logger;
   readonly #onEvents: () => void;
 
-  constructor(
-    pool: Pool,
-    scoring: ScoringClient,
-    options: CaseUseCaseOptions,
-    logger: Logger,
-    onEvents: () => void,
-  ) {
-    this.#pool = pool;
-    this.#scoring = scoring;
-    this.#options = options;
-    this.#logger = logger;
-    this.#onEvents = onEvents;
+  constructor(dependencies: CaseUseCaseDependencies) {
+    this.#pool = dependencies.pool;
+    this.#scoring = dependencies.scoring;
+    this.#options = dependencies.options;
+    this.#logger = dependencies.logger;
+    this.#onEvents = dependencies.onEvents;
   }
 
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
