@@ -2,23 +2,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { createLogger, createPool, dropDatabase, ensureDatabase, type Pool } from '@mrp/platform';
 import { createEvent, createRedis, enqueueEvent, OutboxRelay, type Redis } from '../src/index.ts';
+import { eventually as poll } from '@mrp/platform/testing';
+
+/** The shared poll, at this suite's pace. */
+const eventually = (check: () => Promise<void> | void) => poll(check, 200, 25);
 
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Polls `check` until it stops throwing, for at most `timeoutMs`. */
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
 
 describe('OutboxRelay (real Postgres and Redis)', () => {
   const url = new URL(POSTGRES_URL);

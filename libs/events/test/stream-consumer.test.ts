@@ -20,6 +20,10 @@ import {
   parseReadReply,
   replyToRecord,
 } from '../src/stream-replies.ts';
+import { eventually as poll } from '@mrp/platform/testing';
+
+/** The shared poll, at this suite's pace. */
+const eventually = (check: () => Promise<void> | void) => poll(check, 100, 100);
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -38,23 +42,6 @@ class Lines {
   write(chunk: string): void {
     for (const line of chunk.split('\n'))
       if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-  }
-}
-
-/** Polls until `check` passes or the attempts run out; bounded, and no timing is asserted. */
-async function eventually(
-  check: () => Promise<void> | void,
-  attempts = 100,
-  intervalMs = 100,
-): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
   }
 }
 

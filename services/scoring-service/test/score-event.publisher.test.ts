@@ -4,6 +4,10 @@ import { parseEvent, type NewEvent } from '@mrp/events';
 import { createLogger } from '@mrp/platform';
 import type { Metric } from 'prom-client';
 import { ScoreEventPublisher, type ScoreEventPublisherOptions } from '../src/events/score-event.publisher.ts';
+import { eventually as poll } from '@mrp/platform/testing';
+
+/** The shared poll, at this suite's pace. */
+const eventually = (check: () => Promise<void> | void) => poll(check, 100, 20);
 
 const logger = createLogger({ serviceName: 'scoring-service', level: 'silent' });
 
@@ -42,19 +46,6 @@ async function valueOf(metric: Metric, labels: Record<string, string> = {}): Pro
     Object.entries(labels).every(([name, expected]) => value.labels[name] === expected),
   );
   return match?.value ?? 0;
-}
-
-/** Polls until `check` passes or the attempts run out; bounded, and no timing is asserted. */
-async function eventually(check: () => void | Promise<void>, attempts = 100, intervalMs = 20): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
 }
 
 describe('score event publisher', () => {
