@@ -111,6 +111,22 @@ for _ in $(seq 1 90); do
 done
 [ "$(engine inspect --format '{{.State.Health.Status}}' "$gateway")" = healthy ] || { say "the gateway never became healthy"; exit 1; }
 
+# Healthy containers are not yet a platform that works end to end: a service's first fetch of the JWKS
+# can take a while right after start (it timed out for about 10 s in one run on a busy machine). Wait,
+# bounded, until a login through the gateway succeeds, and say how long it took; then the flow runs.
+login_ok() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+    -H 'content-type: application/x-www-form-urlencoded' \
+    --data 'grant_type=password&username=admin%40example.com&password=admin123' \
+    "http://127.0.0.1:$MRP_GATEWAY_PORT/v1/auth/login")" = 200 ]
+}
+waited=$SECONDS
+until login_ok; do
+  [ $((SECONDS - waited)) -ge 90 ] && { say "no login through the gateway succeeded within 90 s"; exit 1; }
+  sleep 2
+done
+say "a login through the gateway works ($((SECONDS - waited)) s after the gateway was healthy)"
+
 say "the seed flow through Envoy on http://127.0.0.1:$MRP_GATEWAY_PORT"
 node libs/operator/src/cli.ts smoke --url "http://127.0.0.1:$MRP_GATEWAY_PORT"
 status=0
