@@ -255,12 +255,25 @@ async function bindable(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** A TCP port that was free a moment ago on `host`, chosen at random outside the ephemeral range. */
+/**
+ * Ports this process has handed out: a port is free until its user binds it, so two callers asking one
+ * after the other (a gateway and a service of the same platform) could otherwise be given the same one.
+ */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port that was free a moment ago on `host`, chosen at random outside the ephemeral range, and never
+ * one this process has handed out before.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const port =
       FREE_PORT_RANGE.from + Math.floor(Math.random() * (FREE_PORT_RANGE.to - FREE_PORT_RANGE.from));
-    if (await bindable(port, host)) return port;
+    if (handedOut.has(port)) continue;
+    if (await bindable(port, host)) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error(`no free port between ${FREE_PORT_RANGE.from} and ${FREE_PORT_RANGE.to} on ${host}`);
 }
