@@ -272,14 +272,20 @@ export const HEALTH_CHECK = {
 
 /**
  * Per service, what the gateway lets through at once (Envoy's circuit breakers on each cluster): past
- * them Envoy answers 503 `overloaded` with `Retry-After` at once instead of queueing. Well above what
- * one service instance admits itself (HTTP_MAX_IN_FLIGHT, 256), so the services shed first and the
- * gateway only bounds the total across a service's instances.
+ * them Envoy answers 503 `overloaded` with `Retry-After` at once instead of queueing. Each instance of a
+ * service gets at most `maxConnectionsPerHost` requests at a time (HTTP/1.1: one per connection): a few
+ * times what one Node process needs to run at its full rate (`make bench` saturates case-service with
+ * about ten), and far below what a service admits itself (HTTP_MAX_IN_FLIGHT, 256), because a refusal at
+ * the gateway costs the service nothing while one in the service still costs it the request's parsing,
+ * logging and answer. What waits for a connection is bounded by `maxPendingRequests`, so an admitted
+ * request waits about (per-host limit + pending) ÷ throughput at most (ADR 0022).
  */
 export interface UpstreamLimits {
-  /** Connections to one service (HTTP/1.1: requests in progress). */
+  /** Connections to one instance of the service (HTTP/1.1: requests in progress); Envoy's per-host threshold. */
+  readonly maxConnectionsPerHost: number;
+  /** Connections to all the instances of the service together. */
   readonly maxConnections: number;
-  /** Requests waiting for a connection. */
+  /** Requests waiting for a connection, across the service's instances. */
   readonly maxPendingRequests: number;
   /** Requests in progress (multiplexed protocols). */
   readonly maxRequests: number;
@@ -288,8 +294,9 @@ export interface UpstreamLimits {
 }
 
 export const UPSTREAM_LIMITS: UpstreamLimits = {
+  maxConnectionsPerHost: 32,
   maxConnections: 1024,
-  maxPendingRequests: 256,
+  maxPendingRequests: 32,
   maxRequests: 1024,
   maxRetries: 16,
 };

@@ -219,10 +219,18 @@ function containerTarget(
   };
 }
 
-/** The gateway as a pod: services are the Helm release's Services, `<release>-<service>`. */
+/**
+ * The gateway as a pod: services are the Helm release's Services, `<release>-<service>`. Envoy sees each
+ * Service as one host, its cluster IP, whatever the number of pods behind it, so the per-instance limit
+ * would cap a scaled-out service at one instance's share: there it is the service-wide one, and each pod
+ * bounds its own work (HTTP_MAX_IN_FLIGHT; ADR 0022).
+ */
 export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget {
   const suffix = options.namespace ? `.${options.namespace}.svc.cluster.local` : '';
-  return containerTarget(options, (service) => `${options.release}-${service}${suffix}`);
+  return {
+    ...containerTarget(options, (service) => `${options.release}-${service}${suffix}`),
+    upstreamLimits: { maxConnectionsPerHost: UPSTREAM_LIMITS.maxConnections },
+  };
 }
 
 /** The gateway in docker-compose: every service is reached by its Compose service name. */
@@ -783,7 +791,7 @@ function cluster(name: ServiceName, target: RenderTarget): JsonObject {
       },
     },
     load_assignment: loadAssignment(name, upstream, ...(target.replicas?.[name] ?? [])),
-    circuit_breakers: { thresholds: [circuitBreaker({ ...UPSTREAM_LIMITS, ...target.upstreamLimits })] },
+    circuit_breakers: circuitBreakers({ ...UPSTREAM_LIMITS, ...target.upstreamLimits }),
     ...(target.healthChecks
       ? {
           health_checks: [
@@ -801,13 +809,19 @@ function cluster(name: ServiceName, target: RenderTarget): JsonObject {
   };
 }
 
-function circuitBreaker(limits: UpstreamLimits): JsonObject {
+function circuitBreakers(limits: UpstreamLimits): JsonObject {
   return {
-    priority: 'DEFAULT',
-    max_connections: limits.maxConnections,
-    max_pending_requests: limits.maxPendingRequests,
-    max_requests: limits.maxRequests,
-    max_retries: limits.maxRetries,
+    thresholds: [
+      {
+        priority: 'DEFAULT',
+        max_connections: limits.maxConnections,
+        max_pending_requests: limits.maxPendingRequests,
+        max_requests: limits.maxRequests,
+        max_retries: limits.maxRetries,
+      },
+    ],
+    // Envoy supports only max_connections per host.
+    per_host_thresholds: [{ priority: 'DEFAULT', max_connections: limits.maxConnectionsPerHost }],
   };
 }
 

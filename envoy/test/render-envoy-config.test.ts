@@ -204,31 +204,46 @@ describe('renderEnvoyConfig', function () {
   });
 
   describe('per-service limits (circuit breakers)', function () {
-    it('when rendered for any target, every service cluster carries the gateway limits; a target may change some', function () {
-      const thresholdsOf = (config: EnvoyBootstrap) =>
+    it('when rendered for any target, every service cluster carries the gateway limits, per instance and in all; a target may change some', function () {
+      const breakersOf = (config: EnvoyBootstrap) =>
         (
           config as unknown as {
-            static_resources: { clusters: { name: string; circuit_breakers?: { thresholds: unknown[] } }[] };
+            static_resources: { clusters: { name: string; circuit_breakers?: unknown }[] };
           }
         ).static_resources.clusters
           .filter((cluster) => SERVICES.some((service) => service.name === cluster.name))
-          .map((cluster) => cluster.circuit_breakers?.thresholds);
-      const expected = {
-        priority: 'DEFAULT',
-        max_connections: UPSTREAM_LIMITS.maxConnections,
-        max_pending_requests: UPSTREAM_LIMITS.maxPendingRequests,
-        max_requests: UPSTREAM_LIMITS.maxRequests,
-        max_retries: UPSTREAM_LIMITS.maxRetries,
-      };
-      for (const target of [localTarget(), kubernetesTarget({ release: 'mrp' }), composeTarget({})]) {
-        const thresholds = thresholdsOf(renderEnvoyConfig(target));
-        expect(thresholds).to.have.length(SERVICES.length);
-        for (const each of thresholds) expect(each).to.deep.equal([expected]);
+          .map((cluster) => cluster.circuit_breakers);
+      const expected = (limits: typeof UPSTREAM_LIMITS) => ({
+        thresholds: [
+          {
+            priority: 'DEFAULT',
+            max_connections: limits.maxConnections,
+            max_pending_requests: limits.maxPendingRequests,
+            max_requests: limits.maxRequests,
+            max_retries: limits.maxRetries,
+          },
+        ],
+        per_host_thresholds: [{ priority: 'DEFAULT', max_connections: limits.maxConnectionsPerHost }],
+      });
+      expect(UPSTREAM_LIMITS.maxConnectionsPerHost).to.be.below(UPSTREAM_LIMITS.maxConnections);
+      for (const target of [localTarget(), composeTarget({})]) {
+        const breakers = breakersOf(renderEnvoyConfig(target));
+        expect(breakers).to.have.length(SERVICES.length);
+        for (const each of breakers) expect(each).to.deep.equal(expected(UPSTREAM_LIMITS));
       }
-      for (const each of thresholdsOf(
-        renderEnvoyConfig(localTarget({ upstreamLimits: { maxPendingRequests: 3 } })),
+      // On Kubernetes a host is a Service's cluster IP, with every pod behind it: no per-instance bound there.
+      for (const each of breakersOf(renderEnvoyConfig(kubernetesTarget({ release: 'mrp' }))))
+        expect(each).to.deep.equal(
+          expected({ ...UPSTREAM_LIMITS, maxConnectionsPerHost: UPSTREAM_LIMITS.maxConnections }),
+        );
+      for (const each of breakersOf(
+        renderEnvoyConfig(
+          localTarget({ upstreamLimits: { maxPendingRequests: 3, maxConnectionsPerHost: 5 } }),
+        ),
       ))
-        expect(each).to.deep.equal([{ ...expected, max_pending_requests: 3 }]);
+        expect(each).to.deep.equal(
+          expected({ ...UPSTREAM_LIMITS, maxPendingRequests: 3, maxConnectionsPerHost: 5 }),
+        );
     });
   });
 
