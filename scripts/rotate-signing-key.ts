@@ -1,6 +1,8 @@
 /**
  * `make rotate-key` (or `node scripts/rotate-signing-key.ts <step>`): rotates auth-service's signing key in
- * its key directory (`AUTH_KEYS_DIR`) without a failed request. The steps, each safe to run again:
+ * its key directory (`AUTH_KEYS_DIR`), or on a cluster in the Secret the chart mounts as that directory
+ * (`--secret <namespace>/<name>`, through kubectl), without a failed request and without a rollout. The
+ * steps, each safe to run again:
  *
  * - `prepare`: writes `next.pem`, a new ES256 key. auth-service publishes it at its next reload.
  * - `wait`: until auth-service's JWKS lists it and one JWKS cache period of the gateway (`--gateway-jwks-s`,
@@ -13,9 +15,8 @@
  *   gateway JWKS cache period and checks that the gateway refuses probe tokens signed with the old key.
  * - `rotate`: all of them in turn. `status`: what the directory, the JWKS and the gateway say.
  *
- * docs/runbook.md, "Rotating the signing key", has the procedure for a cluster.
+ * docs/runbook.md, "Rotating the signing key", has the procedure, locally and on a cluster.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,12 +24,14 @@ import { SignJWT } from 'jose';
 import { request } from 'node:http';
 import { createKeyStore, generateSigningKeyPem, KEY_FILES, SIGNING_ALGORITHM } from '@mrp/auth-service';
 import { JWT_POLICY } from '@mrp/gateway';
+import { directoryKeyFiles, secretKeyFiles, type KeyFiles } from './rotate-key/key-files.ts';
 
 const STEPS = ['status', 'prepare', 'wait', 'switch', 'retire', 'rotate'] as const;
 type Step = (typeof STEPS)[number];
 
 const USAGE = `usage: node scripts/rotate-signing-key.ts <${STEPS.join('|')}> [options]
   --keys-dir DIR          the key directory (default: $DEV_STATE_DIR/keys, or .dev/keys)
+  --secret NS/NAME        instead, the chart's signing-key Secret, through kubectl (its current context)
   --jwks URL              auth-service's JWKS (default http://127.0.0.1:3001/.well-known/jwks.json)
   --gateway URL           the gateway (default http://127.0.0.1:8080)
   --issuer ISS            iss of the probe token (default mrp-auth)
@@ -59,6 +62,7 @@ function settings() {
       allowPositionals: true,
       options: {
         'keys-dir': { type: 'string' },
+        secret: { type: 'string' },
         jwks: { type: 'string', default: 'http://127.0.0.1:3001/.well-known/jwks.json' },
         gateway: { type: 'string', default: 'http://127.0.0.1:8080' },
         issuer: { type: 'string', default: 'mrp-auth' },
@@ -85,9 +89,20 @@ function settings() {
     if (!Number.isFinite(value) || value < 0) fail(`--${name} must be a number of seconds\n${USAGE}`, 2);
     return value;
   };
+  if (values.secret !== undefined && values['keys-dir'] !== undefined)
+    fail(`--keys-dir and --secret are two different places: give one\n${USAGE}`, 2);
+  let files: KeyFiles;
+  try {
+    files =
+      values.secret !== undefined
+        ? secretKeyFiles(values.secret)
+        : directoryKeyFiles(resolve(values['keys-dir'] ?? join(process.env.DEV_STATE_DIR ?? '.dev', 'keys')));
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`, 2);
+  }
   return {
     step,
-    dir: resolve(values['keys-dir'] ?? join(process.env.DEV_STATE_DIR ?? '.dev', 'keys')),
+    files,
     jwks: values.jwks,
     gateway: values.gateway.replace(/\/$/, ''),
     issuer: values.issuer,
@@ -100,8 +115,6 @@ function settings() {
 }
 
 type Settings = ReturnType<typeof settings>;
-
-const path = (settings: Settings, file: string) => join(settings.dir, file);
 
 async function kidOf(pem: string): Promise<string> {
   return (await createKeyStore(pem)).signing.kid;
@@ -176,16 +189,15 @@ async function gatewayVerdict(
   };
 }
 
-function readKey(settings: Settings, file: string): string | undefined {
-  const at = path(settings, file);
-  return existsSync(at) ? readFileSync(at, 'utf8') : undefined;
+function readKey(settings: Settings, file: string): Promise<string | undefined> {
+  return settings.files.read(file);
 }
 
 async function status(settings: Settings): Promise<void> {
   const kids = await publishedKids(settings);
-  say(`key directory ${settings.dir}`);
+  say(settings.files.description);
   for (const file of [KEY_FILES.current, KEY_FILES.next, KEY_FILES.previous]) {
-    const pem = readKey(settings, file);
+    const pem = await readKey(settings, file);
     if (!pem) {
       say(`  ${file}: none`);
       continue;
@@ -198,19 +210,20 @@ async function status(settings: Settings): Promise<void> {
         `the gateway ${gateway} it (${verdict.statuses.join(' ')})`,
     );
   }
-  const switched = readKey(settings, SWITCHED_AT);
+  const switched = await readKey(settings, SWITCHED_AT);
   if (switched) say(`  switched at ${switched.trim()}`);
 }
 
-function prepare(settings: Settings): void {
-  if (!existsSync(path(settings, KEY_FILES.current)))
-    fail(`${path(settings, KEY_FILES.current)} is missing: is this auth-service's key directory?`);
-  if (existsSync(path(settings, KEY_FILES.next))) {
+async function prepare(settings: Settings): Promise<void> {
+  const { files } = settings;
+  if ((await readKey(settings, KEY_FILES.current)) === undefined)
+    fail(`${files.description} has no ${KEY_FILES.current}: is it auth-service's?`);
+  if ((await readKey(settings, KEY_FILES.next)) !== undefined) {
     say(`${KEY_FILES.next} exists already: a rotation is under way (run wait, switch or status)`);
     return;
   }
-  writeFileSync(path(settings, KEY_FILES.next), generateSigningKeyPem(), { mode: 0o600, flag: 'wx' });
-  say(`wrote ${path(settings, KEY_FILES.next)}: auth-service publishes it at its next reload`);
+  await files.apply([{ write: KEY_FILES.next, content: generateSigningKeyPem() }]);
+  say(`wrote ${KEY_FILES.next} in the ${files.description}: auth-service publishes it at its next reload`);
 }
 
 /**
@@ -218,7 +231,7 @@ function prepare(settings: Settings): void {
  * the first time a `wait` saw it published, kept in `published-at`), and the gateway accepts it.
  */
 async function waitForVerifiers(settings: Settings): Promise<void> {
-  const pem = readKey(settings, KEY_FILES.next);
+  const pem = await readKey(settings, KEY_FILES.next);
   if (!pem) fail(`there is no ${KEY_FILES.next} to wait for (run prepare first)`);
   const kid = await kidOf(pem);
   const deadline = Date.now() + settings.timeoutMs;
@@ -229,10 +242,12 @@ async function waitForVerifiers(settings: Settings): Promise<void> {
     late(`auth-service did not publish ${kid} at ${settings.jwks}`);
     await sleep(500);
   }
-  let publishedAt = Date.parse(readKey(settings, PUBLISHED_AT)?.trim() ?? '');
+  let publishedAt = Date.parse((await readKey(settings, PUBLISHED_AT))?.trim() ?? '');
   if (Number.isNaN(publishedAt)) {
     publishedAt = Date.now();
-    writeFileSync(path(settings, PUBLISHED_AT), `${new Date(publishedAt).toISOString()}\n`);
+    await settings.files.apply([
+      { write: PUBLISHED_AT, content: `${new Date(publishedAt).toISOString()}\n` },
+    ]);
   }
   const settle = publishedAt + Math.max(settings.settleMs, settings.gatewayJwksMs + 1000) - Date.now();
   if (settle > 0) {
@@ -251,34 +266,36 @@ async function waitForVerifiers(settings: Settings): Promise<void> {
 }
 
 async function switchKeys(settings: Settings): Promise<void> {
-  const next = readKey(settings, KEY_FILES.next);
+  const next = await readKey(settings, KEY_FILES.next);
   if (!next) {
-    if (existsSync(path(settings, SWITCHED_AT))) say('switched already (no next key)');
+    if ((await readKey(settings, SWITCHED_AT)) !== undefined) say('switched already (no next key)');
     else fail(`there is no ${KEY_FILES.next} to switch to (run prepare first)`);
     return;
   }
-  if (existsSync(path(settings, KEY_FILES.previous)))
+  if ((await readKey(settings, KEY_FILES.previous)) !== undefined)
     fail(`${KEY_FILES.previous} is still published: retire it before the next switch`);
   await waitForVerifiers(settings);
-  const current = readKey(settings, KEY_FILES.current)!;
-  // previous.pem first, then the atomic rename: the directory always has a current.pem, and the key that
-  // stops signing is published without a gap.
-  writeFileSync(path(settings, KEY_FILES.previous), current, { mode: 0o600 });
-  writeFileSync(path(settings, SWITCHED_AT), `${new Date().toISOString()}\n`);
-  renameSync(path(settings, KEY_FILES.next), path(settings, KEY_FILES.current));
-  rmSync(path(settings, PUBLISHED_AT), { force: true });
+  const current = (await readKey(settings, KEY_FILES.current))!;
+  // previous.pem first, then the rename: there is always a current.pem, and the key that stops signing is
+  // published without a gap (a directory applies the changes one by one, a Secret all at once).
+  await settings.files.apply([
+    { write: KEY_FILES.previous, content: current },
+    { write: SWITCHED_AT, content: `${new Date().toISOString()}\n` },
+    { rename: KEY_FILES.next, to: KEY_FILES.current },
+    { remove: PUBLISHED_AT },
+  ]);
   say(
     `switched: ${await kidOf(next)} signs from auth-service's next reload on; ${await kidOf(current)} stays published`,
   );
 }
 
 async function retire(settings: Settings): Promise<void> {
-  const previous = readKey(settings, KEY_FILES.previous);
+  const previous = await readKey(settings, KEY_FILES.previous);
   if (!previous) {
     say(`no ${KEY_FILES.previous}: nothing to retire`);
     return;
   }
-  const switchedAt = Date.parse(readKey(settings, SWITCHED_AT)?.trim() ?? '');
+  const switchedAt = Date.parse((await readKey(settings, SWITCHED_AT))?.trim() ?? '');
   if (Number.isNaN(switchedAt)) fail(`${SWITCHED_AT} is missing or unreadable: when did the switch happen?`);
   const remaining = switchedAt + settings.lifetimeMs - Date.now();
   if (remaining > 0) {
@@ -286,8 +303,7 @@ async function retire(settings: Settings): Promise<void> {
     await sleep(remaining);
   }
   const kid = await kidOf(previous);
-  rmSync(path(settings, KEY_FILES.previous));
-  rmSync(path(settings, SWITCHED_AT), { force: true });
+  await settings.files.apply([{ remove: KEY_FILES.previous }, { remove: SWITCHED_AT }]);
   const deadline = Date.now() + settings.timeoutMs;
   while ((await publishedKids(settings))?.includes(kid) !== false) {
     if (Date.now() > deadline) fail(`auth-service still publishes ${kid} after --timeout-s`);
@@ -315,11 +331,13 @@ const run: Record<Step, (settings: Settings) => Promise<void> | void> = {
   switch: switchKeys,
   retire,
   async rotate(settings) {
-    prepare(settings);
+    await prepare(settings);
     await switchKeys(settings);
     await retire(settings);
   },
 };
 
 const chosen = settings();
-await run[chosen.step](chosen);
+await Promise.resolve(run[chosen.step](chosen)).catch((error: unknown) => {
+  fail((error as Error).message);
+});

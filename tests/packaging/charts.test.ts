@@ -570,12 +570,40 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
       });
     }
 
-    it('when Helm generates the signing key, auth-service accepts it and publishes its kid', async function () {
+    it("when Helm generates the signing key, it is the key directory's current.pem, and auth-service accepts it and publishes its kid", async function () {
       const secret = find(objectsOf('defaults'), 'Secret', 'mrp-auth-service-signing-key');
-      const pem = Buffer.from(secret.data!['signing-key.pem']!, 'base64').toString('utf8');
+      expect(Object.keys(secret.data!)).to.deep.equal(['current.pem']);
+      const pem = Buffer.from(secret.data!['current.pem']!, 'base64').toString('utf8');
       const store = await createKeyStore(pem);
       expect(store.jwks.keys[0]).to.include({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
       expect(store.signing.kid).to.have.length(43);
+    });
+
+    it('when the signing key rotates, auth-service reads the whole Secret (generated or its own) as its key directory, so a patched Secret needs no rollout', function () {
+      for (const [set, secretName] of [
+        ['defaults', 'mrp-auth-service-signing-key'],
+        ['external databases', 'platform-signing-keys'],
+      ] as const) {
+        const objects = objectsOf(set);
+        const pod = podSpecOf(find(objects, 'Deployment', 'mrp-auth-service')) as unknown as {
+          volumes: { name: string; secret?: { secretName: string; items?: unknown } }[];
+          containers: (Container & {
+            volumeMounts: { name: string; mountPath: string; subPath?: string }[];
+          })[];
+        };
+        const env = new Map(pod.containers[0]!.env!.map((variable) => [variable.name, variable.value]));
+        const keysDir = env.get('AUTH_KEYS_DIR');
+        expect(keysDir, set).to.be.a('string');
+        expect(env.has('AUTH_SIGNING_KEY_FILE'), set).to.equal(false);
+        expect(Number(env.get('AUTH_KEYS_RELOAD_MS')), set).to.be.within(1000, 60_000);
+        const mount = pod.containers[0]!.volumeMounts.find((each) => each.mountPath === keysDir);
+        expect(mount, set).to.not.equal(undefined);
+        // A subPath or a list of items would freeze the files the kubelet projects at the pod's start.
+        expect(mount!.subPath, set).to.equal(undefined);
+        const volume = pod.volumes.find((each) => each.name === mount!.name)!;
+        expect(volume.secret?.items, set).to.equal(undefined);
+        expect(volume.secret?.secretName, set).to.equal(secretName);
+      }
     });
 
     it('when a generated Secret holds state that must outlive the release, Helm keeps it on uninstall', function () {

@@ -7,8 +7,10 @@
   value: {{ include "mrp-lib.jwtAudience" . | quote }}
 - name: AUTH_ACCESS_TOKEN_TTL_SECONDS
   value: {{ .Values.jwt.accessTokenTtlSeconds | quote }}
-- name: AUTH_SIGNING_KEY_FILE
-  value: /var/run/secrets/mrp/signing-key/signing-key.pem
+- name: AUTH_KEYS_DIR
+  value: {{ include "auth-service.keysDir" . | quote }}
+- name: AUTH_KEYS_RELOAD_MS
+  value: {{ mul .Values.jwt.keysReloadSeconds 1000 | quote }}
 {{- if .Values.jwt.additionalPublicKeys }}
 - name: AUTH_EXTRA_PUBLIC_KEY_FILES
   value: {{ include "auth-service.additionalPublicKeyFiles" . | quote }}
@@ -35,6 +37,11 @@
 {{- $files = append $files (printf "/etc/mrp/jwks/key-%d.pem" $index) }}
 {{- end }}
 {{- join "," $files }}
+{{- end }}
+
+{{/* Where the signing-key Secret is mounted: auth-service's key directory. */}}
+{{- define "auth-service.keysDir" -}}
+/var/run/secrets/mrp/signing-keys
 {{- end }}
 
 {{/* The signing key Secret: jwt.existingSecret, or the one this chart generates. */}}

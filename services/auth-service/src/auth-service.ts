@@ -28,6 +28,10 @@ function signingKeyPem(config: AuthServiceConfig, logger: Logger): string {
   return dev.pem;
 }
 
+/** The public keys of AUTH_EXTRA_PUBLIC_KEY_FILES, read once at start: published beside the others. */
+const extraPublicKeys = (config: AuthServiceConfig) =>
+  config.extraPublicKeyFiles.map((file) => readFileSync(file, 'utf8'));
+
 async function initialKeys(config: AuthServiceConfig, logger: Logger): Promise<KeyStore> {
   if (config.keysDir) {
     // Outside production an empty key directory gets a generated current key (make dev starts this way).
@@ -35,12 +39,9 @@ async function initialKeys(config: AuthServiceConfig, logger: Logger): Promise<K
       const dev = loadOrCreateDevSigningKey(config.keysDir, KEY_FILES.current);
       if (dev.created) logger.info({ path: dev.path }, 'generated a development signing key');
     }
-    return readKeyDirectory(config.keysDir);
+    return readKeyDirectory(config.keysDir, extraPublicKeys(config));
   }
-  return createKeyStore(
-    signingKeyPem(config, logger),
-    config.extraPublicKeyFiles.map((file) => readFileSync(file, 'utf8')),
-  );
+  return createKeyStore(signingKeyPem(config, logger), extraPublicKeys(config));
 }
 
 const published = (keys: KeyStore) => ({
@@ -53,13 +54,18 @@ const published = (keys: KeyStore) => ({
  * removed) is in force within that time, without a restart. A directory that cannot be read as a whole
  * (current.pem missing, a bad PEM) leaves the keys in use as they are and is reported once per problem.
  */
-function watchKeyDirectory(dir: string, ring: KeyRing, intervalMs: number, logger: Logger): () => void {
+function watchKeyDirectory(
+  dir: string,
+  alsoPublished: readonly string[],
+  ring: KeyRing,
+  { intervalMs, logger }: { intervalMs: number; logger: Logger },
+): () => void {
   let lastProblem: string | undefined;
   let reading = false;
   const timer = setInterval(() => {
     if (reading) return;
     reading = true;
-    readKeyDirectory(dir)
+    readKeyDirectory(dir, alsoPublished)
       .then((store) => {
         lastProblem = undefined;
         if (ring.replace(store)) logger.info(published(store), 'signing keys reloaded');
@@ -86,7 +92,10 @@ export async function createAuthService(config: AuthServiceConfig, logger: Logge
   const keys = new KeyRing(await initialKeys(config, logger));
   logger.info(published(keys), 'signing keys loaded');
   const stopWatching = config.keysDir
-    ? watchKeyDirectory(config.keysDir, keys, config.keysReloadMs, logger)
+    ? watchKeyDirectory(config.keysDir, extraPublicKeys(config), keys, {
+        intervalMs: config.keysReloadMs,
+        logger,
+      })
     : () => undefined;
   const tokens = new TokenIssuer(keys, config);
   const directory = new UserDirectoryClient(tokens, {

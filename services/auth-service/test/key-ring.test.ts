@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,18 @@ describe('the key directory and the key ring', () => {
       await kid(pems.current),
       await kid(pems.next),
       await kid(pems.previous),
+    ]);
+  });
+
+  it("publishes public keys given from elsewhere (AUTH_EXTRA_PUBLIC_KEY_FILES) beside the directory's, and still signs with current.pem", async () => {
+    writeFileSync(join(dir, KEY_FILES.current), pems.current);
+    const elsewhere = generateSigningKeyPem();
+    const publicPem = createPublicKey(elsewhere).export({ type: 'spki', format: 'pem' }).toString();
+    const store = await readKeyDirectory(dir, [publicPem]);
+    expect(store.signing.kid).to.equal(await kid(pems.current));
+    expect(store.jwks.keys.map((key) => key.kid)).to.have.members([
+      await kid(pems.current),
+      await kid(elsewhere),
     ]);
   });
 

@@ -20,11 +20,17 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-/** The key store a key directory describes: current signs; current, next and previous are published. */
-export async function readKeyDirectory(dir: string): Promise<KeyStore> {
+/**
+ * The key store a key directory describes: current signs; current, next and previous are published, and
+ * `alsoPublished` (public keys from elsewhere, AUTH_EXTRA_PUBLIC_KEY_FILES) with them.
+ */
+export async function readKeyDirectory(
+  dir: string,
+  alsoPublished: readonly string[] = [],
+): Promise<KeyStore> {
   const current = await readOptional(join(dir, KEY_FILES.current));
   if (current === undefined) throw new Error(`${join(dir, KEY_FILES.current)} is missing`);
-  const published = [];
+  const published = [...alsoPublished];
   for (const name of [KEY_FILES.next, KEY_FILES.previous]) {
     const pem = await readOptional(join(dir, name));
     if (pem !== undefined) published.push(pem);
