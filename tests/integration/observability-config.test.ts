@@ -116,7 +116,7 @@ interface Panel {
   type: string;
   title: string;
   datasource?: { type: string; uid: string };
-  targets?: { expr: string; datasource?: { uid: string } }[];
+  targets?: { expr: string; refId?: string; exemplar?: boolean; datasource?: { uid: string } }[];
   panels?: Panel[];
 }
 
@@ -479,6 +479,71 @@ describe('observability config (grafana/): Prometheus, SLO rules and dashboards'
       }
       expect(uids.size).to.equal(files.length);
     });
+  });
+});
+
+describe('traces one click from the metrics (exemplars)', () => {
+  interface Datasource {
+    uid: string;
+    type: string;
+    url: string;
+    jsonData?: { exemplarTraceIdDestinations?: { name: string; datasourceUid: string }[] };
+  }
+  const datasources = () =>
+    (
+      parseYaml(readFileSync(join(grafana, 'provisioning/datasources/prometheus.yml'), 'utf8')) as {
+        datasources: Datasource[];
+      }
+    ).datasources;
+
+  it("Grafana provisions a Jaeger datasource, and Prometheus sends the exemplars' trace ids to it", () => {
+    const jaeger = datasources().find((each) => each.type === 'jaeger');
+    expect(jaeger, 'a Jaeger datasource').to.not.equal(undefined);
+    // Compose and the chart each tell Grafana where their Jaeger is.
+    expect(jaeger!.url).to.equal('${JAEGER_URL}');
+    const prometheus = datasources().find((each) => each.uid === 'prometheus')!;
+    // trace_id: the exemplar label the services put on their latency buckets (request-logging.ts).
+    expect(prometheus.jsonData?.exemplarTraceIdDestinations).to.deep.equal([
+      { name: 'trace_id', datasourceUid: jaeger!.uid },
+    ]);
+  });
+
+  it("the services' latency buckets carry the trace id under that label", async () => {
+    const metrics = createHttpMetrics('exemplar-check');
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    metrics.requestDuration.observe({
+      labels: { method: 'GET', route: '/x', status_code: '200' },
+      value: 0.2,
+      exemplarLabels: { trace_id: traceId } as never,
+    });
+    const text = await metrics.registry.metrics();
+    expect(text).to.match(
+      new RegExp(
+        `http_request_duration_seconds_bucket\\{[^}]*le="0\\.25"[^}]*\\} 1 # \\{trace_id="${traceId}"\\}`,
+      ),
+    );
+  });
+
+  it("every latency panel (a histogram's buckets) shows exemplars", async () => {
+    let latencyTargets = 0;
+    for (const file of dashboardFiles) {
+      for (const panel of allPanels((await readDashboard(file)).panels)) {
+        for (const target of panel.targets ?? []) {
+          if (!target.expr.includes('_bucket')) continue;
+          latencyTargets += 1;
+          expect(target.exemplar, `${file}: ${panel.title} ${target.refId ?? ''}`).to.equal(true);
+        }
+      }
+    }
+    expect(latencyTargets).to.be.greaterThan(4);
+  });
+
+  it('Prometheus under Compose keeps exemplars (exemplar-storage)', () => {
+    const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string> }>;
+    };
+    expect(compose.services.prometheus!.command).to.include('--enable-feature=exemplar-storage');
+    expect(compose.services.grafana!.environment?.JAEGER_URL).to.equal('http://jaeger:16686');
   });
 });
 

@@ -530,6 +530,25 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
       expect(anonymous('defaults')).to.equal('false');
       expect(anonymous('kind (values-dev.yaml)')).to.equal('true');
     });
+
+    it("opens an exemplar's trace in the in-chart Jaeger, which Prometheus keeps exemplars for", function () {
+      const objects = objectsOf('defaults');
+      const env = podSpecOf(find(objects, 'Deployment', 'mrp-grafana')).containers[0]!.env!;
+      expect(env.find((variable) => variable.name === 'JAEGER_URL')?.value).to.equal(
+        'http://mrp-jaeger:16686',
+      );
+      const jaegerPorts = (find(objects, 'Service', 'mrp-jaeger').spec as { ports: { port: number }[] })
+        .ports;
+      expect(
+        jaegerPorts.map((port) => port.port),
+        'the Jaeger Service serves its UI and API',
+      ).to.include(16686);
+      const prometheus = podSpecOf(find(objects, 'Deployment', 'mrp-prometheus'))
+        .containers[0] as Container & {
+        args: string[];
+      };
+      expect(prometheus.args).to.include('--enable-feature=exemplar-storage');
+    });
   });
 
   describe('secrets', function () {
