@@ -320,11 +320,12 @@ describe('audit-telemetry-service API (in-process, real Postgres and Redis)', ()
       ['limit=1.5', 'limit=1.5', 'validation_failed'],
       ['limit given twice', 'limit=1&limit=2', 'validation_failed'],
       ['a cursor with bad characters', 'cursor=@@@', 'validation_failed'],
-      ['a cursor this API did not issue', 'cursor=bm90LWEtY3Vyc29y', 'invalid_cursor'],
+      ['a cursor this API did not issue', 'cursor=bm90LWEtY3Vyc29y', 'validation_failed'],
+      ['cursor=0', 'cursor=0', 'validation_failed'],
       [
         'a forged cursor with an impossible timestamp',
         `cursor=${forged('2026-13-45 99:99:99+00')}`,
-        'invalid_cursor',
+        'validation_failed',
       ],
       ['an unknown parameter', 'page=2', 'validation_failed'],
     ];

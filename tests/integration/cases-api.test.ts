@@ -191,10 +191,14 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       expect(rows[0]!.response_body).to.deep.equal(created);
     });
 
-    it('a create the database refuses leaves nothing behind: no case, no event, no claimed key', async () => {
+    it('a create with what Postgres cannot store (a NUL character) is refused as the schema says, leaving nothing behind: no case, no event, no claimed key', async () => {
       const key = `key-${randomUUID()}`;
       const refused = buildCase({ features: { note: 'a\u0000' } });
-      expectProblem(await create('v2', refused, { key }), 400, 'invalid_input');
+      const problem = expectProblem(await create('v2', refused, { key }), 400, 'validation_failed');
+      // One error per alternative of the feature's anyOf, every one at that feature.
+      expect(new Set((problem.errors as { pointer: string }[]).map((error) => error.pointer))).to.deep.equal(
+        new Set(['/features/note']),
+      );
       expect(await count('SELECT count(*) AS n FROM idempotency_keys WHERE key = $1', [key])).to.equal(0);
       expect(await count('SELECT count(*) AS n FROM cases WHERE owner_id = $1', [refused.owner_id])).to.equal(
         0,

@@ -14,3 +14,9 @@ export {
   scopesOfClient,
   type ServiceScope,
 } from './service-scopes.ts';
+export {
+  encodeKeysetCursor,
+  isPostgresTimestamp,
+  parseKeysetCursor,
+  type KeysetPosition,
+} from './keyset-cursor.ts';

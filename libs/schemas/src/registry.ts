@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { parseKeysetCursor } from './keyset-cursor.ts';
 
 /** Base of every schema `$id`; a schema refers to another by its bare name (`"$ref": "User"`). */
 export const SCHEMA_BASE = 'https://mrp.example.com/schemas/';
@@ -53,6 +54,11 @@ ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 ajv.addFormat('date-time', {
   type: 'string',
   validate: (value: string) => !value.startsWith('0000') && (dateTime?.validate(value) ?? false),
+});
+// A list's `cursor`: the opaque `next_cursor` of a previous page, exactly as the API issues them.
+ajv.addFormat('keyset-cursor', {
+  type: 'string',
+  validate: (value: string) => parseKeysetCursor(value) !== undefined,
 });
 ajv.addKeyword({ keyword: 'example' });
 for (const schema of schemas.values()) ajv.addSchema(schema);
