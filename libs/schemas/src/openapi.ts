@@ -1,11 +1,16 @@
 import { getSchema, SCHEMA_BASE, type JsonSchema } from './registry.ts';
-import type { RouteSpec } from './route-spec.ts';
+import type { ResponseSpec, RouteSpec } from './route-spec.ts';
 
 export interface OpenApiInfo {
   readonly title: string;
   readonly version: string;
   readonly description?: string;
+  /** The platform's licence unless given. */
+  readonly license?: { readonly name: string; readonly identifier?: string; readonly url?: string };
 }
+
+/** The licence of the platform (LICENSE), which each service's document states. */
+const PLATFORM_LICENSE = { name: 'Apache-2.0', identifier: 'Apache-2.0' } as const;
 
 export type OpenApiDocument = Record<string, unknown> & {
   openapi: string;
@@ -51,6 +56,43 @@ function parameters(location: 'path' | 'query', schemaName: string, referenced: 
   }));
 }
 
+const PROBLEM_CONTENT = {
+  'application/problem+json': { schema: { $ref: componentRef('Problem') } },
+} as const;
+
+/**
+ * The problems the platform itself answers for a route of this shape, before or around its handler: each
+ * one a real answer of the request pipeline (app.ts: authentication and roles, validation, the body's
+ * size and type, admission control and the dependencies' outages) or of the gateway in front of it (rate
+ * limits, circuit breakers). A route's own declaration of a status takes precedence. An internal route that
+ * takes no input and needs no token (the probes, /metrics, /openapi.json) has no client error to declare.
+ */
+function platformProblems(route: RouteSpec): Record<number, string> {
+  const problems: Record<number, string> = {};
+  if (route.params || route.query || route.body)
+    problems[400] =
+      'The request does not match its schema (`validation_failed`: each error names its field by JSON pointer), or its body is not well-formed';
+  if (route.access !== 'public') {
+    problems[401] = 'No bearer token, or one that is not valid, has expired or was revoked';
+    problems[403] =
+      route.access.length === 1 && route.access[0] === 'service'
+        ? 'The token is not a service token holding the scopes this operation needs'
+        : `The token's role is not one of: ${route.access.join(', ')}`;
+  }
+  if (route.body) {
+    problems[413] = 'The body is larger than the service accepts';
+    problems[415] = `The body is not ${route.body.mediaType}`;
+  }
+  // Through the gateway (every route but the internal ones): its rate limits and circuit breakers.
+  if (!route.internal)
+    problems[429] =
+      'Through the gateway: too many requests from this client; `Retry-After` says when to try again';
+  if (!route.internal || route.access !== 'public' || route.params || route.query || route.body)
+    problems[503] =
+      'The service (or the gateway) is overloaded, or a dependency is unavailable; `Retry-After` says when to try again';
+  return problems;
+}
+
 /**
  * Generates the OpenAPI 3.1 document of a service from the same route specs its router mounts, so the
  * document cannot drift from the routes that exist. Problems share the `Problem` component.
@@ -84,17 +126,22 @@ export function buildOpenApiDocument(info: OpenApiInfo, routes: readonly RouteSp
       };
     }
     const responses: Record<string, unknown> = {};
-    for (const [status, response] of Object.entries(route.responses)) {
+    const declared: Record<number, ResponseSpec> = {
+      ...Object.fromEntries(
+        Object.entries(platformProblems(route)).map(([status, description]) => [status, { description }]),
+      ),
+      ...route.responses,
+    };
+    for (const [status, response] of Object.entries(declared).sort(([a], [b]) => Number(a) - Number(b))) {
       const content = response.schema
         ? { [response.mediaType ?? 'application/json']: { schema: { $ref: componentRef(response.schema) } } }
-        : undefined;
+        : Number(status) >= 400
+          ? PROBLEM_CONTENT
+          : undefined;
       if (response.schema) referenced.add(response.schema);
       responses[status] = { description: response.description, ...(content ? { content } : {}) };
     }
-    responses.default = {
-      description: 'An error, as an RFC 9457 problem',
-      content: { 'application/problem+json': { schema: { $ref: componentRef('Problem') } } },
-    };
+    responses.default = { description: 'Any other error, as an RFC 9457 problem', content: PROBLEM_CONTENT };
     operation.responses = responses;
     const path = toOpenApiPath(route.path);
     paths[path] = { ...paths[path], [route.method]: operation };
@@ -110,14 +157,17 @@ export function buildOpenApiDocument(info: OpenApiInfo, routes: readonly RouteSp
     pending.push(...[...found].filter((ref) => !(ref in schemas)));
   }
 
+  const bearer = routes.some((route) => route.access !== 'public');
   return {
     openapi: '3.1.0',
-    info,
+    info: { ...info, license: info.license ?? PLATFORM_LICENSE },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    // Relative: the host that serves the document, the gateway (same paths) or the service itself.
+    servers: [{ url: '/', description: 'Where this document was fetched from: the gateway or the service' }],
     paths,
     components: {
       schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: bearer ? { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } : {},
     },
   };
 }
