@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -457,6 +457,31 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
       expect(runs).to.match(/helm test mrp --namespace mrp/);
       const skaffold = (await readYaml('skaffold.yaml')) as { profiles: { name: string }[] };
       expect(skaffold.profiles.map((profile) => profile.name)).to.include('ci');
+    });
+
+    it('when a workflow uses an action, it pins it by commit digest with the version in a comment, and Dependabot keeps the actions and npm up to date', async function () {
+      const workflows = (await readdir(join(ROOT, '.github/workflows'))).filter((file) =>
+        file.endsWith('.yml'),
+      );
+      expect(workflows).to.include.members(['ci.yml', 'security.yml']);
+      let uses = 0;
+      for (const file of workflows) {
+        const text = await readFile(join(ROOT, '.github/workflows', file), 'utf8');
+        for (const line of text.split('\n').filter((each) => /^\s*(-\s+)?uses:/.test(each))) {
+          uses += 1;
+          expect(line, file).to.match(/uses: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+        }
+      }
+      expect(uses).to.be.greaterThan(10);
+      const dependabot = (await readYaml('.github/dependabot.yml')) as {
+        version: number;
+        updates: { 'package-ecosystem': string; directory: string }[];
+      };
+      expect(dependabot.version).to.equal(2);
+      expect(dependabot.updates.map((update) => update['package-ecosystem']).sort()).to.deep.equal([
+        'github-actions',
+        'npm',
+      ]);
     });
   });
 });
