@@ -108,5 +108,8 @@ describe('what the schemas accept is what the services can store (issue: schema-
     const user = getValidator('UserCreateRequest');
     expect(user({ email: 'n@example.com', role: 'viewer', full_name: 'N\u0000' })).to.equal(false);
     expect(getValidator('AuditQuery')({ actor: 'service:\u0000' })).to.equal(false);
+    const update = getValidator('CaseUpdateV2Request');
+    expect(update({ description: 'a\u0000' }), 'an updated description').to.equal(false);
+    expect(update({ description: null }), 'a description removed').to.equal(true);
   });
 });
