@@ -6,12 +6,20 @@ import { startFullPlatform, type FullPlatform } from '../support/full-platform.t
 const cli = resolve(import.meta.dirname, '..', '..', 'libs', 'operator', 'src', 'cli.ts');
 
 /** `node libs/operator/src/cli.ts <args>` as a user runs it: its exit code and output. */
-async function mrpctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function mrpctl(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { timeout: 60_000, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -56,7 +64,8 @@ describe('mrpctl smoke through the real Envoy', () => {
   });
 
   it('with a wrong password, login is FAIL with the refusal from auth-service, later steps SKIP, and it exits 1', async () => {
-    const { code, stdout } = await mrpctl(['smoke', '--url', full.url, '--password', 'not-admin123']);
+    // The password comes from the environment (never the command line).
+    const { code, stdout } = await mrpctl(['smoke', '--url', full.url], { MRPCTL_PASSWORD: 'not-admin123' });
 
     expect(code).to.equal(1);
     expect(outcomes(stdout)).to.deep.equal([

@@ -1,15 +1,15 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { EXIT } from './exit-codes.ts';
+import {
+  DEV_PASSWORD,
+  PASSWORD_ENV,
+  PASSWORD_HINT,
+  passwordSource,
+  type PasswordSource,
+} from './password.ts';
+import { UsageError } from './usage-error.ts';
 
-/** A command-line mistake: the CLI prints the message and the usage it carries (if any), and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  readonly usage: string | undefined;
-
-  constructor(message: string, usage?: string) {
-    super(message);
-    this.usage = usage;
-  }
-}
+export { UsageError } from './usage-error.ts';
 
 /** The options every command takes. */
 export interface GlobalOptions {
@@ -35,7 +35,8 @@ export interface SmokeArgs extends GlobalOptions {
   /** The gateway to test; undefined: port-forward to the release's gateway pod for the duration. */
   readonly url: string | undefined;
   readonly username: string;
-  readonly password: string;
+  /** Never the command line: MRPCTL_PASSWORD, standard input, or the dev admin's. */
+  readonly password: PasswordSource;
   readonly requestTimeoutMs: number;
   readonly auditTimeoutMs: number;
 }
@@ -49,13 +50,19 @@ export interface LogsArgs extends GlobalOptions {
 
 export type CommandLine =
   | { readonly command: 'help'; readonly text: string }
+  | { readonly command: 'version' }
   | { readonly command: 'wait'; readonly args: WaitArgs }
   | { readonly command: 'port-forward'; readonly args: PortForwardArgs }
   | { readonly command: 'smoke'; readonly args: SmokeArgs }
   | { readonly command: 'logs'; readonly args: LogsArgs };
 
+/** The environment the command line is read with (MRPCTL_PASSWORD). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
 export const DEFAULT_RELEASE = 'mrp';
 export const DEFAULT_NAMESPACE = 'mrp';
+
+const COMMANDS = ['wait', 'port-forward', 'smoke', 'logs', 'version'] as const;
 
 const GLOBAL_HELP = `global options:
   -n, --namespace NS         namespace (default: the kubeconfig context's namespace, else ${DEFAULT_NAMESPACE})
@@ -63,7 +70,10 @@ const GLOBAL_HELP = `global options:
       --context NAME         kubeconfig context (default: the current context)
   -h, --help                 show this help`;
 
+const INTERRUPTED = `${EXIT.interrupted} interrupted by Ctrl-C (143 for SIGTERM)`;
+
 export const USAGE = `usage: mrpctl <command> [options]
+       mrpctl --version | --help
 
 Operates the platform on Kubernetes. Reads the kubeconfig as kubectl does (KUBECONFIG, else
 ~/.kube/config).
@@ -73,11 +83,17 @@ commands:
   port-forward               forward a local port to the Envoy gateway
   smoke                      run the seed flow through the gateway, one PASS/FAIL line per step
   logs <request-id>          print one request's log lines from every pod, merged in time order
+  version                    print mrpctl's version (also --version)
 
 ${GLOBAL_HELP}
 
 "mrpctl <command> --help" shows a command's options.
-Exit codes: 0 success, 1 failure (not ready, a step failed, nothing matched), 2 usage error.`;
+
+exit codes:
+  ${EXIT.ok}    success
+  ${EXIT.failed}    failure: not ready in time, a step failed, nothing matched, no ready gateway pod, no kubeconfig
+  ${EXIT.usage}    usage error: one line says what is wrong, the next where the usage is; nothing was done
+  ${EXIT.interrupted}  interrupted by Ctrl-C (SIGINT; 143 for SIGTERM)`;
 
 export const WAIT_USAGE = `usage: mrpctl wait [--timeout 300s] [--interval 2s] [global options]
 
@@ -91,7 +107,8 @@ hook) fails the wait.
 
 ${GLOBAL_HELP}
 
-Exit codes: 0 all ready, 1 timed out (with what is not ready and why) or a Job failed, 2 usage error.`;
+Exit codes: 0 all ready, 1 timed out (with what is not ready and why) or a Job failed, 2 usage error,
+${INTERRUPTED}.`;
 
 export const PORT_FORWARD_USAGE = `usage: mrpctl port-forward [--local-port 8080] [--address 127.0.0.1] [global options]
 
@@ -103,9 +120,10 @@ Forwards a local port to port 8080 of a Running and Ready Envoy gateway pod of t
 
 ${GLOBAL_HELP}
 
-Exit codes: 0 stopped by Ctrl-C, 1 no ready gateway pod or the port is taken, 2 usage error.`;
+Exit codes: 1 no ready gateway pod or the port is taken, 2 usage error, ${EXIT.interrupted} stopped by Ctrl-C
+(how forwarding ends; 143 for SIGTERM).`;
 
-export const SMOKE_USAGE = `usage: mrpctl smoke [--url http://127.0.0.1:8080] [global options]
+export const SMOKE_USAGE = `usage: mrpctl smoke [--url http://127.0.0.1:8080] [--username EMAIL] [--password-stdin] [global options]
 
 Runs the seed flow through the gateway: healthz, login, a call without a token, create user,
 create case, its idempotent replay, and the case_created audit event. Prints one PASS/FAIL line
@@ -115,7 +133,7 @@ options choose that pod).
 
       --url URL              the gateway (default: port-forward to the release's gateway pod)
       --username EMAIL       who logs in (default admin@example.com, a seeded dev user)
-      --password PASSWORD    their password (default admin123)
+      --password-stdin       read their password from standard input (one line)
       --request-timeout DURATION
                              longest wait for one answer (default 10s)
       --audit-timeout DURATION
@@ -123,7 +141,11 @@ options choose that pod).
 
 ${GLOBAL_HELP}
 
-Exit codes: 0 every step passed, 1 a step failed, 2 usage error.`;
+The password is never an option: on the command line other users can read it in the process
+list, and the shell keeps it in its history. Pipe it to --password-stdin, or set ${PASSWORD_ENV};
+with neither, it is ${DEV_PASSWORD} (the seeded dev admin's, development profile).
+
+Exit codes: 0 every step passed, 1 a step failed, 2 usage error, ${INTERRUPTED}.`;
 
 export const LOGS_USAGE = `usage: mrpctl logs <request-id> [--since 1h] [--raw] [global options]
 
@@ -136,7 +158,7 @@ prints them merged in time order, each after its pod/container.
 
 ${GLOBAL_HELP}
 
-Exit codes: 0 lines found, 1 nothing matched, 2 usage error.`;
+Exit codes: 0 lines found, 1 nothing matched, 2 usage error, ${INTERRUPTED}.`;
 
 const GLOBAL_OPTIONS = {
   namespace: { type: 'string', short: 'n' },
@@ -153,80 +175,87 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 type Values = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
 
 /**
- * Turns the arguments after `mrpctl` into a command and its options. Throws UsageError (with the
- * usage to print) for an unknown command or option, a missing or extra argument, or a bad value.
+ * Turns the arguments after `mrpctl` into a command and its options, reading MRPCTL_PASSWORD from `env`.
+ * Throws UsageError (naming the command whose usage applies) for an unknown command or option, a missing
+ * or extra argument, a bad value, or a password on the command line.
  */
-export function parseCommandLine(argv: readonly string[]): CommandLine {
+export function parseCommandLine(argv: readonly string[], env: Env = {}): CommandLine {
   const [command, ...rest] = argv;
-  if (command === undefined) throw new UsageError('a command is required', USAGE);
+  if (command === undefined) throw new UsageError(`no command given (commands: ${COMMANDS.join(', ')})`);
   if (command === '--help' || command === '-h' || command === 'help') {
-    const topic = rest[0];
+    const [topic, ...extra] = rest;
+    noPositionals(extra);
     if (topic === undefined) return { command: 'help', text: USAGE };
     return { command: 'help', text: usageOf(topic) };
   }
+  if (command === '--version' || command === 'version') {
+    noPositionals(rest);
+    return { command: 'version' };
+  }
   switch (command) {
     case 'wait': {
-      const parsed = parse(rest, WAIT_USAGE, { timeout: string, interval: string });
+      const parsed = parse(rest, command, { timeout: string, interval: string });
       if ('help' in parsed) return parsed.help;
       const { values, global } = parsed;
-      noPositionals(parsed.positionals, WAIT_USAGE);
-      const intervalMs = duration(values, 'interval', '2s', WAIT_USAGE);
-      if (intervalMs === 0) throw new UsageError('--interval must be more than 0', WAIT_USAGE);
+      noPositionals(parsed.positionals, command);
+      const intervalMs = duration(values, 'interval', '2s', command);
+      if (intervalMs === 0) throw new UsageError('--interval must be more than 0', command);
       return {
         command,
-        args: { ...global, timeoutMs: duration(values, 'timeout', '300s', WAIT_USAGE), intervalMs },
+        args: { ...global, timeoutMs: duration(values, 'timeout', '300s', command), intervalMs },
       };
     }
     case 'port-forward': {
-      const parsed = parse(rest, PORT_FORWARD_USAGE, { 'local-port': string, address: string });
+      const parsed = parse(rest, command, { 'local-port': string, address: string });
       if ('help' in parsed) return parsed.help;
       const { values, global } = parsed;
-      noPositionals(parsed.positionals, PORT_FORWARD_USAGE);
+      noPositionals(parsed.positionals, command);
       const address = text(values, 'address') ?? '127.0.0.1';
-      if (address === '') throw new UsageError('--address must not be empty', PORT_FORWARD_USAGE);
+      if (address === '') throw new UsageError('--address must not be empty', command);
       return {
         command,
-        args: { ...global, localPort: port(values, 'local-port', 8080, PORT_FORWARD_USAGE), address },
+        args: { ...global, localPort: port(values, 'local-port', 8080, command), address },
       };
     }
     case 'smoke': {
-      const parsed = parse(rest, SMOKE_USAGE, {
+      refusePasswordOption(rest, command);
+      const parsed = parse(rest, command, {
         url: string,
         username: string,
-        password: string,
+        'password-stdin': { type: 'boolean' },
         'request-timeout': string,
         'audit-timeout': string,
       });
       if ('help' in parsed) return parsed.help;
       const { values, global } = parsed;
-      noPositionals(parsed.positionals, SMOKE_USAGE);
+      noPositionals(parsed.positionals, command);
       const url = text(values, 'url');
       if (url !== undefined && !/^https?:\/\/[^/]/.test(url))
-        throw new UsageError(`--url must be an http:// or https:// URL, got "${url}"`, SMOKE_USAGE);
-      const requestTimeoutMs = duration(values, 'request-timeout', '10s', SMOKE_USAGE);
-      if (requestTimeoutMs === 0) throw new UsageError('--request-timeout must be more than 0', SMOKE_USAGE);
+        throw new UsageError(`--url must be an http:// or https:// URL, got "${url}"`, command);
+      const requestTimeoutMs = duration(values, 'request-timeout', '10s', command);
+      if (requestTimeoutMs === 0) throw new UsageError('--request-timeout must be more than 0', command);
       return {
         command,
         args: {
           ...global,
           url: url?.replace(/\/+$/, ''),
           username: text(values, 'username') ?? 'admin@example.com',
-          password: text(values, 'password') ?? 'admin123',
+          password: passwordSource(values['password-stdin'] === true, env, command),
           requestTimeoutMs,
-          auditTimeoutMs: duration(values, 'audit-timeout', '20s', SMOKE_USAGE),
+          auditTimeoutMs: duration(values, 'audit-timeout', '20s', command),
         },
       };
     }
     case 'logs': {
-      const parsed = parse(rest, LOGS_USAGE, { since: string, raw: { type: 'boolean' } });
+      const parsed = parse(rest, command, { since: string, raw: { type: 'boolean' } });
       if ('help' in parsed) return parsed.help;
       const { values, global, positionals } = parsed;
       const [requestId, ...extra] = positionals;
       if (requestId === undefined || requestId.trim() === '')
-        throw new UsageError('logs needs the request ID to look for', LOGS_USAGE);
-      if (extra.length > 0) throw new UsageError(`unexpected argument "${extra.join(' ')}"`, LOGS_USAGE);
-      const sinceMs = duration(values, 'since', '1h', LOGS_USAGE);
-      if (sinceMs === 0) throw new UsageError('--since must be more than 0', LOGS_USAGE);
+        throw new UsageError('logs needs the request ID to look for', command);
+      noPositionals(extra, command);
+      const sinceMs = duration(values, 'since', '1h', command);
+      if (sinceMs === 0) throw new UsageError('--since must be more than 0', command);
       return {
         command,
         args: {
@@ -238,7 +267,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       };
     }
     default:
-      throw new UsageError(`unknown command "${command}"`, USAGE);
+      throw new UsageError(`unknown command "${command}" (commands: ${COMMANDS.join(', ')})`);
   }
 }
 
@@ -248,17 +277,33 @@ function usageOf(command: string): string {
     'port-forward': PORT_FORWARD_USAGE,
     smoke: SMOKE_USAGE,
     logs: LOGS_USAGE,
+    version: USAGE,
   };
   const usage = usages[command];
-  if (usage === undefined) throw new UsageError(`unknown command "${command}"`, USAGE);
+  if (usage === undefined)
+    throw new UsageError(`unknown command "${command}" (commands: ${COMMANDS.join(', ')})`);
   return usage;
+}
+
+/**
+ * `--password` (and `--password=...`) is refused before anything else, with how to pass the password
+ * instead: accepted, it would sit in the process list and the shell's history.
+ */
+function refusePasswordOption(args: readonly string[], command: string): void {
+  const end = args.indexOf('--');
+  const options = end === -1 ? args : args.slice(0, end);
+  if (options.some((arg) => arg === '--password' || arg.startsWith('--password=')))
+    throw new UsageError(
+      `--password is not accepted: a password on the command line is visible to other users; ${PASSWORD_HINT}`,
+      command,
+    );
 }
 
 type Parsed =
   | { readonly help: CommandLine }
   | { readonly values: Values; readonly positionals: string[]; readonly global: GlobalOptions };
 
-function parse(args: readonly string[], usage: string, options: ParseArgsOptionsConfig): Parsed {
+function parse(args: readonly string[], command: string, options: ParseArgsOptionsConfig): Parsed {
   let values: Values;
   let positionals: string[];
   try {
@@ -269,23 +314,38 @@ function parse(args: readonly string[], usage: string, options: ParseArgsOptions
       allowPositionals: true,
     }));
   } catch (error) {
-    // parseArgs' messages name the option and say what is wrong with it.
-    throw new UsageError((error as Error).message, usage);
+    throw new UsageError(describeParseError(error as Error), command);
   }
-  if (values.help === true) return { help: { command: 'help', text: usage } };
+  if (values.help === true) return { help: { command: 'help', text: usageOf(command) } };
   const namespace = text(values, 'namespace');
   const release = text(values, 'release') ?? DEFAULT_RELEASE;
   if (namespace !== undefined && !DNS_LABEL.test(namespace))
-    throw new UsageError(`--namespace must be a Kubernetes name, got "${namespace}"`, usage);
+    throw new UsageError(`--namespace must be a Kubernetes name, got "${namespace}"`, command);
   if (!DNS_LABEL.test(release))
-    throw new UsageError(`--release must be a Kubernetes name, got "${release}"`, usage);
+    throw new UsageError(`--release must be a Kubernetes name, got "${release}"`, command);
   const context = text(values, 'context');
-  if (context === '') throw new UsageError('--context must not be empty', usage);
+  if (context === '') throw new UsageError('--context must not be empty', command);
   return { values, positionals, global: { namespace, release, context } };
 }
 
-function noPositionals(positionals: readonly string[], usage: string): void {
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals.join(' ')}"`, usage);
+/**
+ * parseArgs' complaint as one short line: `unknown option "--tiemout"`, `--timeout needs a value`,
+ * `--raw takes no value`. Its own text spans lines and explains `--` escapes nobody here needs.
+ */
+export function describeParseError(error: Error): string {
+  const { message } = error;
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown option "${unknown[1]!}"`;
+  // "Option '-n, --namespace <value>' argument missing", "Option '--timeout' argument is ambiguous."
+  const missing = /^Option '(?:-\w, )?(-[^' ]+)(?: <value>)?' argument (missing|is ambiguous)/.exec(message);
+  if (missing) return `${missing[1]!} needs a value`;
+  const extra = /^Option '(?:-\w, )?(-[^' ]+)' does not take an argument/.exec(message);
+  if (extra) return `${extra[1]!} takes no value`;
+  return message.split('\n')[0]!;
+}
+
+function noPositionals(positionals: readonly string[], command?: string): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals.join(' ')}"`, command);
 }
 
 function text(values: Values, name: string): string | undefined {
@@ -293,20 +353,20 @@ function text(values: Values, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function port(values: Values, name: string, fallback: number, usage: string): number {
+function port(values: Values, name: string, fallback: number, command: string): number {
   const value = text(values, name);
   if (value === undefined) return fallback;
   const number = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(number >= 0 && number <= 65535))
-    throw new UsageError(`--${name} must be a port number (0-65535), got "${value}"`, usage);
+    throw new UsageError(`--${name} must be a port number (0-65535), got "${value}"`, command);
   return number;
 }
 
-function duration(values: Values, name: string, fallback: string, usage: string): number {
+function duration(values: Values, name: string, fallback: string, command: string): number {
   const value = text(values, name) ?? fallback;
   const ms = parseDuration(value);
   if (ms === undefined)
-    throw new UsageError(`--${name} must be a duration such as 90s, 5m or 1h30m, got "${value}"`, usage);
+    throw new UsageError(`--${name} must be a duration such as 90s, 5m or 1h30m, got "${value}"`, command);
   return ms;
 }
 

@@ -5,8 +5,20 @@ export {
   UsageError,
   USAGE,
   type CommandLine,
+  type Env,
   type GlobalOptions,
 } from './cli-args.ts';
+export { EXIT, interruptedExitCode } from './exit-codes.ts';
+export {
+  PASSWORD_ENV,
+  passwordFromStdin,
+  passwordSource,
+  readAll,
+  resolvePassword,
+  type PasswordSource,
+} from './password.ts';
+export { usageErrorLines } from './usage-error.ts';
+export { readVersion } from './version.ts';
 export { waitForRelease, type WaitOptions } from './commands/wait.command.ts';
 export { portForwardGateway, type PortForwardOptions } from './commands/port-forward.command.ts';
 export { smokeTest, type SmokeOptions } from './commands/smoke.command.ts';

@@ -60,7 +60,7 @@ describe('mrpctl port-forward', () => {
     }
   });
 
-  it("forwards bytes both ways between the local port and the ready gateway pod's port 8080, until Ctrl-C", async () => {
+  it("forwards bytes both ways between the local port and the ready gateway pod's port 8080, until Ctrl-C ends it with 130", async () => {
     api = await FakeKubeApi.start({ [PODS]: 'pods-running.json' });
     echo = await startEchoServer();
     api.forwardPort('mrp', READY_GATEWAY, 8080, (echo.address() as AddressInfo).port);
@@ -93,7 +93,7 @@ describe('mrpctl port-forward', () => {
     ]);
 
     run.stop();
-    expect(await run.exit).to.equal(0);
+    expect(await run.exit).to.equal(130);
     expect(await refused(Number(port))).to.equal(true);
     expect(run.stderr.text).to.equal('');
   });
@@ -141,7 +141,7 @@ describe('mrpctl port-forward', () => {
       ),
     );
     run.stop();
-    expect(await run.exit).to.equal(0);
+    expect(await run.exit).to.equal(130);
   });
 
   it('when the API refuses the port-forward stream, that connection is closed and the answer is shown', async () => {
@@ -159,7 +159,7 @@ describe('mrpctl port-forward', () => {
       `! cannot open a port-forward stream to pod/${READY_GATEWAY}:8080: Unexpected server response: 404`,
     );
     run.stop();
-    expect(await run.exit).to.equal(0);
+    expect(await run.exit).to.equal(130);
   });
 
   it('when the local port is taken, it exits 1 and says it cannot listen there', async () => {

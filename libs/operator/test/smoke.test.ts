@@ -61,13 +61,9 @@ describe('mrpctl smoke', () => {
 
   it('with --url and a refused login, it prints FAIL with the reason, skips what needs a token and exits 1', async () => {
     gateway = await FakeGateway.start();
-    const { code, stdout } = await mrpctl([
-      'smoke',
-      '--url',
-      `${gateway.url}/`,
-      '--password',
-      'not-the-password',
-    ]);
+    const { code, stdout } = await mrpctl(['smoke', '--url', `${gateway.url}/`], {
+      env: { MRPCTL_PASSWORD: 'not-the-password' },
+    });
 
     expect(code).to.equal(1);
     expect(stdout).to.include(`smoke against ${gateway.url}\n`);

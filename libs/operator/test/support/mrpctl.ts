@@ -13,6 +13,10 @@ export interface MrpctlOptions {
   readonly api?: Pick<FakeKubeApi, 'kubeConfig'>;
   /** Pause between the smoke's audit queries. */
   readonly auditIntervalMs?: number;
+  /** The environment (MRPCTL_PASSWORD); none of the test runner's own. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** What is piped to standard input (nothing by default). */
+  readonly stdin?: string;
 }
 
 /** A running `mrpctl` (in this process), for commands that run until stopped. */
@@ -31,6 +35,8 @@ export function startMrpctl(argv: readonly string[], options: MrpctlOptions = {}
   const { api } = options;
   const exit = runCli(argv, {
     ...io,
+    env: options.env ?? {},
+    stdin: options.stdin === undefined ? [] : [options.stdin],
     signal: stop.signal,
     loadKubeConfig: () => {
       if (!api) throw new Error('this test runs no fake Kubernetes API');
