@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
+.PHONY: help install dev traffic test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
 	chart-deps up down tilt helm-test compose-up compose-down compose-smoke k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -14,6 +14,9 @@ install: ## Install the toolchain and dependencies only
 
 dev: ## Run the platform locally: services + Envoy on http://localhost:8080 (Ctrl-C stops)
 	@$(TOOLCHAIN) node scripts/dev.ts
+
+traffic: ## A gentle mix of the seed's calls through the gateway of make dev, so dashboards and traces fill up (TRAFFIC_RATE=1 cycle/s, TRAFFIC_DURATION_S=0: until Ctrl-C)
+	@GATEWAY_URL=$${GATEWAY_URL:-http://localhost:8080} sh charts/platform/files/traffic.sh
 
 test: ## Unit, integration, end-to-end and packaging tests, then the image tests if a container engine is present (needs Postgres and Redis)
 	@$(TOOLCHAIN) mocha

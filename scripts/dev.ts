@@ -556,6 +556,7 @@ async function main(): Promise<void> {
         : []),
       '  dev users: admin@example.com/admin123, analyst@example.com/analyst123, viewer@example.com/viewer123',
       `  try: curl -X POST http://localhost:${gatewayPort}/v1/auth/login -d "username=admin@example.com&password=admin123"`,
+      `  traffic for the dashboards and traces: make traffic${gatewayPort === 8080 ? '' : ` GATEWAY_URL=http://localhost:${gatewayPort}`}`,
       '  Ctrl-C stops everything.',
     ].join('\n'),
   );

@@ -853,6 +853,39 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
     });
   });
 
+  describe('the load generator (files/traffic.sh, make traffic)', function () {
+    it('when kind is installed with values-dev.yaml, it runs the committed script against the gateway, and may reach only the gateway', function () {
+      const objects = objectsOf('kind (values-dev.yaml)');
+      const script = find(objects, 'ConfigMap', 'mrp-load-generator').data!['traffic.sh'];
+      expect(script).to.equal(readFileSync(join(CHARTS, 'platform', 'files', 'traffic.sh'), 'utf8'));
+      const container = podSpecOf(find(objects, 'Deployment', 'mrp-load-generator')).containers[0]!;
+      expect(container.env?.find((variable) => variable.name === 'GATEWAY_URL')?.value).to.equal(
+        'http://mrp-gateway:8080',
+      );
+      const model = new NetworkPolicyModel(objects, 'mrp');
+      const pods = podsOf(objects, 'mrp');
+      const pod = (name: string) => pods.find((each) => each.labels['app.kubernetes.io/name'] === name)!;
+      expect(model.allows(pod('load-generator'), pod('gateway'), 8080), 'to the gateway').to.be.true;
+      for (const [to, port] of [
+        ['case-service', 8080],
+        ['postgres', 5432],
+        ['redis', 6379],
+      ] as const)
+        expect(model.allows(pod('load-generator'), pod(to), port), `to ${to}`).to.be.false;
+    });
+
+    it('when installed with the defaults (production), there is none', function () {
+      expect(objectsOf('defaults').filter((object) => object.metadata.name === 'mrp-load-generator')).to.be
+        .empty;
+    });
+
+    it('when turned on in production, where the seed users it acts as do not exist, the install is refused', async function () {
+      const result = await helmTemplate({ set: ['loadGenerator.enabled=true'] });
+      expect(result.code).to.not.equal(0);
+      expect(result.stderr).to.include('loadGenerator.enabled needs global.profile=development');
+    });
+  });
+
   describe('every values key is documented', function () {
     it('when a user reads a chart’s values.yaml, every top-level key and its direct children carry a comment', async function () {
       const EXEMPT_PARENTS = new Set([

@@ -330,6 +330,8 @@ describe('docker-compose.yml', function () {
         jaeger: ['observability'],
         prometheus: ['observability'],
         grafana: ['observability'],
+        // The load generator (make traffic's script in a container), started on purpose only.
+        'load-generator': ['traffic'],
       });
       // Nothing outside the profile waits for something inside it.
       for (const [name, each] of Object.entries(composeFile().services)) {
@@ -571,17 +573,26 @@ describe('docker-compose.yml', function () {
         'gateway',
         'grafana',
         'jaeger',
+        'load-generator',
         'otel-collector',
         'postgres',
         'prometheus',
         'redis',
       ]);
       for (const [name, each] of infrastructure) {
-        const chart = (
-          readYaml(join(REPO_ROOT, 'charts', name, 'values.yaml')) as {
-            image: { repository: string; tag: string };
-          }
-        ).image;
+        // The load generator runs in the image of the umbrella chart's helm test and load generator.
+        const chart =
+          name === 'load-generator'
+            ? (
+                readYaml(join(REPO_ROOT, 'charts', 'platform', 'values.yaml')) as {
+                  tests: { image: { repository: string; tag: string } };
+                }
+              ).tests.image
+            : (
+                readYaml(join(REPO_ROOT, 'charts', name, 'values.yaml')) as {
+                  image: { repository: string; tag: string };
+                }
+              ).image;
         const { repository, tag } = imageParts(each.image ?? '');
         expect(repository, `${name}: the chart's image`).to.equal(chart.repository);
         // The same release. The gateway chart runs Envoy's distroless variant; compose runs the default
