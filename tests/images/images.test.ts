@@ -88,7 +88,7 @@ function chartFlags(pod: PodSpec, secrets: Readonly<Record<string, string>> = {}
       if (!folder) throw new Error(`the test gives no files for the Secret ${volume.secret.secretName}`);
       flags.push('--volume', `${folder}:${mount.mountPath}:ro`);
       for (const variable of container.env ?? [])
-        if (variable.value?.startsWith(`${mount.mountPath}/`))
+        if (variable.value === mount.mountPath || variable.value?.startsWith(`${mount.mountPath}/`))
           flags.push('--env', `${variable.name}=${variable.value}`);
       continue;
     }
@@ -150,18 +150,32 @@ async function diagnose(started: Started): Promise<string> {
 }
 
 /**
- * Files for the Secrets a pod mounts, as the chart's install would create them: auth-service's signing key
- * (a fresh P-256 key). Readable by the container's user, since a bind mount keeps the host's owner.
+ * Files for the Secrets a pod mounts, as the chart's install would create them: for each key it mounts (the
+ * listed items, or every key of the Secret the chart renders when it is mounted whole, as auth-service's
+ * key directory is) a fresh P-256 key. Readable by the container's user, since a bind mount keeps the
+ * host's owner.
  */
 async function secretFolders(
   pod: PodSpec,
+  objects: readonly KubeObject[],
 ): Promise<{ folders: Record<string, string>; remove: () => Promise<void> }> {
   const folders: Record<string, string> = {};
   for (const volume of pod.volumes ?? []) {
     if (!volume.secret) continue;
     const folder = await mkdtemp(join(tmpdir(), 'mrp-image-secret-'));
     await chmod(folder, 0o755);
-    for (const item of volume.secret.items ?? []) {
+    const { secretName } = volume.secret;
+    const rendered = objects.find(
+      (object) => object.kind === 'Secret' && object.metadata.name === secretName,
+    );
+    const items =
+      volume.secret.items ??
+      Object.keys((rendered as { data?: Record<string, string> } | undefined)?.data ?? {}).map((key) => ({
+        key,
+        path: key,
+      }));
+    if (items.length === 0) throw new Error(`no test content for the Secret ${secretName}`);
+    for (const item of items) {
       if (!item.key.endsWith('.pem')) throw new Error(`no test content for ${item.key}`);
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       await writeFile(join(folder, item.path), privateKey.export({ type: 'pkcs8', format: 'pem' }), {
@@ -311,7 +325,7 @@ describe('the service images, built and run by a real container engine', functio
         const port = await freePort();
         const db = database ? await createTestDatabase(`image_${service.replace(/-/g, '_')}`) : undefined;
         const streams = `test:${RUN_ID}:${service}`;
-        const secrets = await secretFolders(pod);
+        const secrets = await secretFolders(pod, chart);
         const env = [
           'APP_ENV=development',
           'HOST=127.0.0.1',
