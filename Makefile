@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev traffic test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
+.PHONY: help install dev traffic chart-readmes test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
 	chart-deps up down tilt helm-test compose-up compose-down compose-smoke k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -59,6 +59,9 @@ lint: ## ESLint (type-aware) and Prettier check
 
 format: ## Format everything with Prettier
 	@$(TOOLCHAIN) prettier --write . --log-level warn
+
+chart-readmes: ## Write each chart's README (its parameter table) from the comments of its values.yaml
+	@$(TOOLCHAIN) node scripts/chart-readme.ts
 
 render-gateway: ## Write the committed gateway renderings again (Helm chart template, docker-compose config)
 	@$(TOOLCHAIN) node envoy/src/committed-renderings.ts
