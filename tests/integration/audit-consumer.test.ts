@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import pg from 'pg';
 import {
@@ -10,7 +10,6 @@ import {
 } from '@mrp/audit-telemetry-service';
 import {
   appendEvent,
-  createEvent,
   createRedis,
   EVENT_FIELD,
   type EventEnvelope,
@@ -23,22 +22,9 @@ import { freePort } from '../support/ports.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { eventually } from '../support/eventually.ts';
+import { buildEvent } from '../support/factories.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function buildEvent(overrides: Partial<EventEnvelope> = {}): EventEnvelope {
-  const caseId = randomUUID();
-  return {
-    ...createEvent({
-      type: 'score_pending',
-      source: 'case-service',
-      subject: `case:${caseId}`,
-      actor: 'service:case-service',
-      data: { case_id: caseId, reason: 'scoring unavailable' },
-    }),
-    ...overrides,
-  };
-}
 
 interface RunningAudit {
   readonly audit: AuditService;

@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import pg from 'pg';
+import { buildCase } from '../support/factories.ts';
 import { asRecord, request, type HttpResult } from '../support/http.ts';
 import { startTestCaseService, type TestCaseService } from '../support/case-platform.ts';
 import { login, startTestPlatform, type RoleName, type TestPlatform } from '../support/platform.ts';
 import { freePort } from '../support/ports.ts';
 import { expectProblem } from '../support/problem.ts';
-
-/** A valid v1 body, the seed's shape; override any field. */
-const buildCase = (overrides: Record<string, unknown> = {}) => ({
-  title: 'Investigate',
-  owner_id: randomUUID(),
-  ...overrides,
-});
 
 describe('case-service API (in-process, real Postgres and Redis; scoring unreachable)', () => {
   let platform: TestPlatform;

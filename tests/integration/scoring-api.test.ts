@@ -10,6 +10,7 @@ import {
   type ScoringService,
   type ScoringServiceOverrides,
 } from '@mrp/scoring-service';
+import { buildScoreRequest } from '../support/factories.ts';
 import { asRecord, request, type HttpResult } from '../support/http.ts';
 import { LogCapture } from '../support/log-capture.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -73,23 +74,6 @@ async function scoreEvents(redis: Redis): Promise<EventEnvelope[]> {
 
 const eventsFor = (events: EventEnvelope[], caseId: string) =>
   events.filter((event) => event.data.case_id === caseId);
-
-/** A valid scoring request for a new case; override any field. */
-function buildScoreRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    case_id: randomUUID(),
-    features: {
-      priority_level: 3,
-      amount: 12_500,
-      prior_incidents: 2,
-      is_new_customer: true,
-      title_length: 42,
-      description_length: 640,
-      channel: 'web',
-    },
-    ...overrides,
-  };
-}
 
 /** One sample of a metric from a Prometheus text exposition, 0 when absent. */
 function metricValue(exposition: string, name: string, labels: Record<string, string> = {}): number {
