@@ -8,13 +8,7 @@ import {
   SERVICE_NAME,
   type AuditService,
 } from '@mrp/audit-telemetry-service';
-import {
-  appendEvent,
-  createRedis,
-  EVENT_FIELD,
-  type EventEnvelope,
-  type Redis,
-} from '@mrp/events';
+import { appendEvent, createRedis, EVENT_FIELD, type EventEnvelope, type Redis } from '@mrp/events';
 import { createLogger, listen, type RunningServer } from '@mrp/platform';
 import { asRecord, request } from '../support/http.ts';
 import { LogCapture } from '../support/log-capture.ts';
