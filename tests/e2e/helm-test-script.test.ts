@@ -1,25 +1,8 @@
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
+import { runChartScript } from '../support/chart-script.ts';
 
-const exec = promisify(execFile);
-const SCRIPT = join(resolve(import.meta.dirname, '..', '..'), 'charts', 'platform', 'files', 'seed-flow.sh');
-
-/** Runs the helm test's script with sh and curl, as its pod does, against a gateway. */
-async function seedFlow(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await exec('sh', [SCRIPT], {
-      env: { PATH: process.env.PATH, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, output: failed.stdout + failed.stderr };
-  }
-}
+const seedFlow = (env: Record<string, string>) => runChartScript('seed-flow.sh', env);
 
 describe('the helm test script (charts/platform/files/seed-flow.sh) through the real Envoy', function () {
   this.timeout(90_000);

@@ -1,28 +1,11 @@
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
 import { eventually } from '../support/eventually.ts';
 import { asRecord, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
+import { runChartScript } from '../support/chart-script.ts';
 
-const exec = promisify(execFile);
-const SCRIPT = join(resolve(import.meta.dirname, '..', '..'), 'charts', 'platform', 'files', 'traffic.sh');
-
-/** Runs the load generator's script with sh and curl, as make traffic and its container do. */
-async function traffic(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await exec('sh', [SCRIPT], {
-      env: { PATH: process.env.PATH, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, output: failed.stdout + failed.stderr };
-  }
-}
+const traffic = (env: Record<string, string>) => runChartScript('traffic.sh', env);
 
 describe('the load generator (charts/platform/files/traffic.sh, make traffic) through the real Envoy', function () {
   this.timeout(90_000);
