@@ -37,6 +37,11 @@ export interface RevocationListOptions {
   readonly logger: Logger;
   /** How often the hash is read (ms). Default 1000. */
   readonly intervalMs?: number;
+  /**
+   * Failures before the first successful read within this time of start() are not an outage: the Redis
+   * client is still connecting (ms). Default 5000.
+   */
+  readonly startupGraceMs?: number;
   readonly now?: () => number;
 }
 
@@ -50,6 +55,8 @@ export class RevocationList implements RevocationCheck {
   #entries = new Map<string, { minVersion: number; expiresAtMs: number }>();
   #timer: NodeJS.Timeout | undefined;
   readonly #outage: OutageLog;
+  #startedAtMs: number | undefined;
+  #readOnce = false;
 
   constructor(options: RevocationListOptions) {
     this.#options = options;
@@ -62,6 +69,7 @@ export class RevocationList implements RevocationCheck {
   /** Reads the hash now, then every interval until stop(). */
   start(): void {
     if (this.#timer) return;
+    this.#startedAtMs = this.#now();
     void this.refresh();
     this.#timer = setInterval(() => void this.refresh(), this.#options.intervalMs ?? 1000);
     this.#timer.unref();
@@ -76,22 +84,31 @@ export class RevocationList implements RevocationCheck {
   async refresh(): Promise<void> {
     try {
       const raw = await this.#options.source.hgetall(REVOCATIONS_KEY);
-      const now = (this.#options.now ?? Date.now)();
+      const now = this.#now();
       const entries = new Map<string, { minVersion: number; expiresAtMs: number }>();
       for (const [subject, value] of Object.entries(raw)) {
         const entry = decodeRevocation(value);
         if (entry && entry.expiresAtMs > now) entries.set(subject, entry);
       }
       this.#entries = entries;
+      this.#readOnce = true;
       this.#outage.succeeded();
     } catch (error) {
-      this.#outage.failed(error);
+      const starting =
+        !this.#readOnce &&
+        this.#startedAtMs !== undefined &&
+        this.#now() - this.#startedAtMs < (this.#options.startupGraceMs ?? 5000);
+      if (!starting) this.#outage.failed(error);
     }
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
   }
 
   minVersion(subject: string): number | undefined {
     const entry = this.#entries.get(subject);
-    if (!entry || entry.expiresAtMs <= (this.#options.now ?? Date.now)()) return undefined;
+    if (!entry || entry.expiresAtMs <= this.#now()) return undefined;
     return entry.minVersion;
   }
 }

@@ -54,4 +54,32 @@ describe('the revocation list a verifier reads (ADR 0021)', () => {
       'token revocations readable again',
     ]);
   });
+
+  it('says nothing while Redis is still connecting at start (within startupGraceMs), and calls it an outage after', async () => {
+    lines.length = 0;
+    failing = true;
+    let clock = now;
+    const list = new RevocationList({
+      source,
+      logger,
+      now: () => clock,
+      startupGraceMs: 5000,
+      intervalMs: 60_000,
+    });
+    list.start();
+    try {
+      await list.refresh();
+      clock += 4999;
+      await list.refresh();
+      expect(lines, 'still connecting').to.be.empty;
+      clock += 1;
+      await list.refresh();
+      expect(lines.map((line) => line.message)).to.deep.equal([
+        'token revocations cannot be read; the last list read stays in force',
+      ]);
+    } finally {
+      list.stop();
+      failing = false;
+    }
+  });
 });
