@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev traffic chart-readmes test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
+.PHONY: help install dev traffic chart-readmes mutation test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
 	chart-deps up down tilt helm-test compose-up compose-down compose-smoke k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -59,6 +59,9 @@ lint: ## ESLint (type-aware) and Prettier check
 
 format: ## Format everything with Prettier
 	@$(TOOLCHAIN) prettier --write . --log-level warn
+
+mutation: ## Mutation testing (StrykerJS) of the libraries' pure modules against their unit tests: a report, not a gate (tens of minutes; MUTATE=<file> for one)
+	@$(TOOLCHAIN) bash scripts/mutation.sh $(if $(MUTATE),--mutate $(MUTATE))
 
 chart-readmes: ## Write each chart's README (its parameter table) from the comments of its values.yaml
 	@$(TOOLCHAIN) node scripts/chart-readme.ts
