@@ -22,7 +22,10 @@ sed -i "s|^  artifacthub.io/prerelease: 'true'$|  artifacthub.io/prerelease: 'fa
   echo "sources: [$repository]"
   echo "icon: $repository/raw/v$version/docs/images/icon.svg"
 } >>"$chart"
-images="$(for service in auth-service user-service case-service scoring-service audit-telemetry-service; do
+# The services are the umbrella chart's dependencies named *-service (the charts of our own images).
+services="$(awk '/^  - name: .*-service$/ { print $3 }' "$chart")"
+[ -n "$services" ] || { echo "$chart names no *-service dependency" >&2; exit 1; }
+images="$(for service in $services; do
   printf '    - name: %s\n      image: ghcr.io/%s/mrp/%s:%s\n' "$service" "$owner" "$service" "$version"
 done)"
 awk -v images="$images" -v repo="$repository" '
