@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev traffic chart-readmes mutation test test-unit test-integration test-e2e test-packaging images test-images security bench chaos rotate-key lint format format-check typecheck render-gateway clean \
+.PHONY: help install dev traffic chart-readmes mutation test test-unit test-integration test-e2e test-packaging images test-images test-browser security bench chaos rotate-key lint format format-check typecheck render-gateway api-docs clean \
 	chart-deps up down tilt helm-test compose-up compose-down compose-smoke k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -18,8 +18,11 @@ dev: ## Run the platform locally: services + Envoy on http://localhost:8080 (Ctr
 traffic: ## A gentle mix of the seed's calls through the gateway of make dev, so dashboards and traces fill up (TRAFFIC_RATE=1 cycle/s, TRAFFIC_DURATION_S=0: until Ctrl-C)
 	@GATEWAY_URL=$${GATEWAY_URL:-http://localhost:8080} sh charts/platform/files/traffic.sh
 
-test: ## Unit, integration, end-to-end and packaging tests, then the image tests if a container engine is present (needs Postgres and Redis)
+test: ## Unit, integration, end-to-end and packaging tests, then the browser tests if Chromium is present and the image tests if a container engine is (needs Postgres and Redis)
 	@$(TOOLCHAIN) mocha
+	@if [ -n "$${MRP_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+	  $(MAKE) --no-print-directory test-browser; \
+	else echo "[test] browser tests not run: no Chromium (Debian: apt-get install chromium; or set MRP_CHROMIUM)"; fi
 	@if [ "$${MRP_IMAGE_TESTS:-1}" = 0 ]; then echo "[test] image tests not run: MRP_IMAGE_TESTS=0"; \
 	elif scripts/containers.sh engine >/dev/null 2>&1; then $(MAKE) --no-print-directory test-images; \
 	else echo "[test] image tests not run: no container engine (scripts/containers.sh engine says what to install)"; fi
@@ -38,6 +41,9 @@ test-packaging: ## Images, Helm charts, compose, Skaffold and Tilt files, checke
 
 images: ## Build every service image with docker (buildx) or podman, offline too (local base images): mrp/<service>:local
 	@$(TOOLCHAIN) scripts/containers.sh images
+
+test-browser: ## The API reference at /docs in headless Chromium through the real Envoy (screenshot in test-results/)
+	@MOCHA_SPEC='tests/browser/**/*.test.ts' $(TOOLCHAIN) mocha
 
 test-images: ## Build the images, then run each as the chart runs it against the real Postgres and Redis
 	@MOCHA_SPEC='tests/images/**/*.test.ts' $(TOOLCHAIN) mocha
@@ -68,6 +74,9 @@ chart-readmes: ## Write each chart's README (its parameter table) from the comme
 
 render-gateway: ## Write the committed gateway renderings again (Helm chart template, docker-compose config)
 	@$(TOOLCHAIN) node envoy/src/committed-renderings.ts
+
+api-docs: ## Write the gateway's merged OpenAPI document (charts/gateway/files/docs/openapi.json) from the five services' own (needs Postgres and Redis)
+	@MRP_WRITE_API_DOCS=1 MOCHA_SPEC='tests/integration/openapi.test.ts' $(TOOLCHAIN) mocha --grep 'as committed'
 
 typecheck: ## TypeScript strict, all projects
 	@$(TOOLCHAIN) tsc --build

@@ -127,6 +127,12 @@ until login_ok; do
 done
 say "a login through the gateway works ($((SECONDS - waited)) s after the gateway was healthy)"
 
+say "the API reference, without a token: /openapi.json is the committed merged document, /docs a page"
+curl -sf --max-time 10 "http://127.0.0.1:$MRP_GATEWAY_PORT/openapi.json" | cmp -s - charts/gateway/files/docs/openapi.json ||
+  { say "/openapi.json is not charts/gateway/files/docs/openapi.json"; exit 1; }
+curl -sf --max-time 10 --compressed "http://127.0.0.1:$MRP_GATEWAY_PORT/docs/swagger-ui-bundle.js" | grep -q SwaggerUIBundle ||
+  { say "/docs/swagger-ui-bundle.js is not Swagger UI"; exit 1; }
+
 say "the seed flow through Envoy on http://127.0.0.1:$MRP_GATEWAY_PORT"
 node libs/operator/src/cli.ts smoke --url "http://127.0.0.1:$MRP_GATEWAY_PORT"
 status=0

@@ -545,6 +545,7 @@ async function main(): Promise<void> {
     [
       paint(32, 'the platform is ready'),
       `  gateway (Envoy)          http://localhost:${gatewayPort}   admin http://127.0.0.1:${adminPort}`,
+      `  API reference            http://localhost:${gatewayPort}/docs   (/openapi.json: every routed operation)`,
       ...PROCESSES.map(
         (service) =>
           `  ${service.name.padEnd(24)} http://127.0.0.1:${service.port}   (/healthz /readyz /metrics /openapi.json)`,

@@ -97,9 +97,115 @@ export const LOGIN_ENDPOINT: Endpoint = { method: 'POST', path: '/v1/auth/login'
 /** Where clients fetch the public signing keys through the gateway. */
 export const PUBLIC_JWKS_ENDPOINT: Endpoint = { method: 'GET', path: '/v1/auth/.well-known/jwks.json' };
 
+/** A file the gateway answers itself: from the API reference's directory, or written here. */
+export interface StaticEndpoint extends Endpoint {
+  readonly name: string;
+  readonly contentType: string;
+  /** A file in API_DOCS' directory (`gzip`: stored compressed, answered with `Content-Encoding: gzip`). */
+  readonly body: { readonly file: string; readonly gzip: boolean } | { readonly inline: string };
+  /** `Cache-Control`; the edge's `no-store` when absent. */
+  readonly cacheControl?: string;
+  /** `Content-Security-Policy` of a page. */
+  readonly contentSecurityPolicy?: string;
+}
+
+/** The page's script: Swagger UI over the merged document (relative, so a path prefix in front works). */
+const API_DOCS_INIT = `window.ui = SwaggerUIBundle({
+  url: 'openapi.json',
+  dom_id: '#api-docs',
+  deepLinking: true,
+  docExpansion: 'list',
+  validatorUrl: null,
+});
+`;
+
+const API_DOCS_PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>microservices-reference-platform API</title>
+    <link rel="icon" href="data:," />
+    <link rel="stylesheet" href="docs/swagger-ui.css" />
+  </head>
+  <body>
+    <div id="api-docs"></div>
+    <script src="docs/swagger-ui-bundle.js"></script>
+    <script src="docs/init.js"></script>
+  </body>
+</html>
+`;
+
 /**
- * The only requests that reach a service without a verified token. Everything else, including paths
- * no route matches, must carry a valid token first (deny by default).
+ * The API reference, served by Envoy itself without a token (ADR 0024): `/openapi.json` is one document
+ * merged from every service's (api-docs.ts; `make api-docs` writes it, a test keeps it current), `/docs` a
+ * Swagger UI page over it, whose script and styles come from the npm package `swagger-ui-dist`, stored
+ * gzip-compressed (the bundle is 1.7 MB, 0.46 MB compressed). Nothing is fetched from another origin: the
+ * page's policy allows only the gateway itself.
+ */
+export const API_DOCS = {
+  /** Where the files are, from the repository root (the gateway chart's files: its ConfigMap holds them). */
+  repositoryDirectory: 'charts/gateway/files/docs',
+  /** Where the gateway in a container finds them. */
+  containerDirectory: '/etc/envoy-docs',
+  /** The merged document, committed (the assets beside it are copied from npm when missing). */
+  document: 'openapi.json',
+  /** Copied from `swagger-ui-dist` and compressed by scripts/toolchain.sh (api-docs.ts). */
+  assets: { 'swagger-ui-bundle.js.gz': 'swagger-ui-bundle.js', 'swagger-ui.css.gz': 'swagger-ui.css' },
+  /** Envoy refuses a direct response larger than this (its default is 4 KiB). */
+  maxBodyBytes: 1_048_576,
+  endpoints: [
+    {
+      name: 'openapi',
+      method: 'GET',
+      path: '/openapi.json',
+      contentType: 'application/json',
+      body: { file: 'openapi.json', gzip: false },
+      cacheControl: 'no-cache',
+    },
+    {
+      name: 'docs',
+      method: 'GET',
+      path: '/docs',
+      contentType: 'text/html; charset=utf-8',
+      body: { inline: API_DOCS_PAGE },
+      cacheControl: 'no-cache',
+      // Swagger UI sets inline styles; everything else comes from this origin.
+      contentSecurityPolicy:
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    },
+    {
+      name: 'docs-init',
+      method: 'GET',
+      path: '/docs/init.js',
+      contentType: 'text/javascript; charset=utf-8',
+      body: { inline: API_DOCS_INIT },
+      cacheControl: 'no-cache',
+    },
+    {
+      name: 'docs-bundle',
+      method: 'GET',
+      path: '/docs/swagger-ui-bundle.js',
+      contentType: 'text/javascript; charset=utf-8',
+      body: { file: 'swagger-ui-bundle.js.gz', gzip: true },
+      cacheControl: 'public, max-age=86400',
+    },
+    {
+      name: 'docs-styles',
+      method: 'GET',
+      path: '/docs/swagger-ui.css',
+      contentType: 'text/css; charset=utf-8',
+      body: { file: 'swagger-ui.css.gz', gzip: true },
+      cacheControl: 'public, max-age=86400',
+    },
+  ] satisfies StaticEndpoint[],
+} as const;
+
+/**
+ * The only requests that reach a service without a verified token (and the API reference, where the
+ * gateway serves one). Everything else, including paths no route matches, must carry a valid token first
+ * (deny by default).
  */
 export const PUBLIC_ENDPOINTS: readonly Endpoint[] = [HEALTH_ENDPOINT, LOGIN_ENDPOINT, PUBLIC_JWKS_ENDPOINT];
 

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import {
+  API_DOCS,
   CORS_POLICY,
   GATEWAY_TLS,
   DEFAULT_LOCAL_REPLY_PROBLEM,
@@ -27,6 +29,7 @@ import {
   type LocalReplyProblem,
   type RateLimitPolicy,
   type ServiceName,
+  type StaticEndpoint,
   type TokenBucket,
   type UpstreamLimits,
 } from './gateway.ts';
@@ -103,6 +106,11 @@ export interface RenderTarget {
   readonly corsAllowedOrigins?: readonly string[] | undefined;
   /** The listener speaks TLS with this certificate and key (PEM files); plain HTTP when absent. */
   readonly tls?: TlsFiles | undefined;
+  /**
+   * The directory of the API reference's files (API_DOCS), which Envoy reads at start-up; without one
+   * the gateway serves no API reference.
+   */
+  readonly apiDocsDirectory?: string | undefined;
 }
 
 /** Where the listener's certificate and private key are (GATEWAY_TLS has the chart's paths). */
@@ -131,7 +139,12 @@ export interface LocalTargetOptions {
   readonly corsAllowedOrigins?: readonly string[] | undefined;
   /** TLS on the listener (RenderTarget.tls; default none). */
   readonly tls?: TlsFiles | undefined;
+  /** The API reference's files (default: the repository's, API_DOCS.repositoryDirectory). */
+  readonly apiDocsDirectory?: string | undefined;
 }
+
+/** The API reference's files in this checkout. */
+export const LOCAL_API_DOCS_DIRECTORY = join(import.meta.dirname, '..', '..', API_DOCS.repositoryDirectory);
 
 /** The gateway as a local process: everything on 127.0.0.1, services on their local ports. */
 export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
@@ -153,6 +166,7 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     trustedProxyHops: options.trustedProxyHops,
     corsAllowedOrigins: options.corsAllowedOrigins,
     tls: options.tls,
+    apiDocsDirectory: options.apiDocsDirectory ?? LOCAL_API_DOCS_DIRECTORY,
     ...(options.otlpCollector ? { otlpCollector: options.otlpCollector } : {}),
     ...(options.jwksCacheSeconds === undefined ? {} : { jwksCacheSeconds: options.jwksCacheSeconds }),
     replicas: Object.fromEntries(
@@ -233,9 +247,12 @@ export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget
   };
 }
 
-/** The gateway in docker-compose: every service is reached by its Compose service name. */
+/**
+ * The gateway in docker-compose: every service is reached by its Compose service name; the API reference's
+ * files are mounted from the checkout.
+ */
 export function composeTarget(options: ContainerTargetOptions = {}): RenderTarget {
-  return containerTarget(options, (service) => service);
+  return { ...containerTarget(options, (service) => service), apiDocsDirectory: API_DOCS.containerDirectory };
 }
 
 const FILTER = {
@@ -362,8 +379,8 @@ function httpConnectionManager(target: RenderTarget, rateLimits: RateLimitPolicy
     },
     access_log: [accessLog(target.otlpCollector !== undefined)],
     ...(target.otlpCollector ? { tracing: tracing(target.otlpCollector) } : {}),
-    local_reply_config: localReplyConfig(),
-    route_config: routeConfig(rateLimits, target.corsAllowedOrigins ?? []),
+    local_reply_config: localReplyConfig(target.apiDocsDirectory !== undefined),
+    route_config: routeConfig(rateLimits, target.corsAllowedOrigins ?? [], target.apiDocsDirectory),
     // Order matters: identity headers go before anything reads them; a CORS preflight is answered before
     // the limits and the token check (it carries no token); the flood limit runs before the (costlier)
     // signature check; the router is last.
@@ -478,6 +495,11 @@ function stripIdentityHeaders(): JsonObject {
   };
 }
 
+/** What needs no token on this target: PUBLIC_ENDPOINTS, and the API reference where it is served. */
+export function publicEndpoints(target: RenderTarget): readonly Endpoint[] {
+  return [...PUBLIC_ENDPOINTS, ...(target.apiDocsDirectory === undefined ? [] : API_DOCS.endpoints)];
+}
+
 function jwtAuthentication(target: RenderTarget): JsonObject {
   const jwks = target.upstreams[JWT_POLICY.jwksService];
   return {
@@ -514,7 +536,7 @@ function jwtAuthentication(target: RenderTarget): JsonObject {
     // First match wins: the public endpoints need nothing, everything else (unrouted paths too) needs a
     // verified token, so a route added without thought is protected.
     rules: [
-      ...PUBLIC_ENDPOINTS.map((endpoint) => ({ match: exactMatch(endpoint) })),
+      ...publicEndpoints(target).map((endpoint) => ({ match: exactMatch(endpoint) })),
       { match: { prefix: '/' }, requires: { provider_name: JWT_POLICY.providerName } },
     ],
   };
@@ -536,7 +558,38 @@ function corsPolicy(allowedOrigins: readonly string[]): JsonObject {
   };
 }
 
-function routeConfig(rateLimits: RateLimitPolicy, corsAllowedOrigins: readonly string[]): JsonObject {
+/**
+ * A page or file the gateway answers itself (API_DOCS). Its content type is set by the local reply
+ * mappers (Envoy's own answers get theirs there); the other headers here.
+ */
+function staticRoute(endpoint: StaticEndpoint, directory: string): JsonObject {
+  const header = (key: string, value: string): JsonObject => ({
+    header: { key, value },
+    append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+  });
+  const { body } = endpoint;
+  return {
+    name: endpoint.name,
+    match: exactMatch(endpoint),
+    direct_response: {
+      status: 200,
+      body: 'file' in body ? { filename: `${directory}/${body.file}` } : { inline_string: body.inline },
+    },
+    response_headers_to_add: [
+      ...('file' in body && body.gzip ? [header('content-encoding', 'gzip')] : []),
+      ...(endpoint.cacheControl ? [header('cache-control', endpoint.cacheControl)] : []),
+      ...(endpoint.contentSecurityPolicy
+        ? [header('content-security-policy', endpoint.contentSecurityPolicy)]
+        : []),
+    ],
+  };
+}
+
+function routeConfig(
+  rateLimits: RateLimitPolicy,
+  corsAllowedOrigins: readonly string[],
+  apiDocsDirectory: string | undefined,
+): JsonObject {
   const routeAction = (cluster: ServiceName): JsonObject => ({
     cluster,
     timeout: duration(TIMEOUTS.routeMs),
@@ -552,6 +605,7 @@ function routeConfig(rateLimits: RateLimitPolicy, corsAllowedOrigins: readonly s
   });
   return {
     name: 'gateway',
+    ...(apiDocsDirectory === undefined ? {} : { max_direct_response_body_size_bytes: API_DOCS.maxBodyBytes }),
     virtual_hosts: [
       {
         name: 'gateway',
@@ -563,6 +617,9 @@ function routeConfig(rateLimits: RateLimitPolicy, corsAllowedOrigins: readonly s
             match: exactMatch(HEALTH_ENDPOINT),
             direct_response: { status: 200, body: { inline_string: JSON.stringify(HEALTH_ENDPOINT.body) } },
           },
+          ...(apiDocsDirectory === undefined
+            ? []
+            : API_DOCS.endpoints.map((endpoint) => staticRoute(endpoint, apiDocsDirectory))),
           {
             name: 'auth-login',
             match: exactMatch(LOGIN_ENDPOINT),
@@ -616,7 +673,7 @@ function loginRateLimit(rateLimits: RateLimitPolicy): JsonObject {
   };
 }
 
-function localReplyConfig(): JsonObject {
+function localReplyConfig(apiDocs: boolean): JsonObject {
   const statusIs = (status: number): JsonObject => ({
     status_code_filter: {
       comparison: {
@@ -628,6 +685,22 @@ function localReplyConfig(): JsonObject {
   const problem401 = LOCAL_REPLY_PROBLEMS.find((problem) => problem.status === 401)!;
   return {
     mappers: [
+      // The API reference's files are direct responses too: each keeps its body, with its content type.
+      ...(apiDocs ? API_DOCS.endpoints : []).map((endpoint) => ({
+        filter: {
+          extension_filter: {
+            name: 'envoy.access_loggers.extension_filters.cel',
+            typed_config: {
+              '@type': TYPE.celFilter,
+              expression: `request.url_path == '${endpoint.path}' && response.code == 200`,
+            },
+          },
+        },
+        body_format_override: {
+          text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' },
+          content_type: endpoint.contentType,
+        },
+      })),
       // Direct responses that succeed (/healthz) are local replies too; they keep their own body.
       {
         filter: {

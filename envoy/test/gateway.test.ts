@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { connect as tlsConnect } from 'node:tls';
 import {
   createTestCertificate,
@@ -8,7 +12,9 @@ import {
   type EnvoyProcess,
   type TestCertificate,
 } from '../src/testing/envoy-process.ts';
+import { API_DOCS_MERGED_FILE } from '../src/api-docs.ts';
 import {
+  API_DOCS,
   CORS_POLICY,
   LOGIN_ENDPOINT,
   PUBLIC_JWKS_ENDPOINT,
@@ -136,6 +142,78 @@ describe('gateway (real Envoy, stub services)', function () {
       expect(response.headers['content-type']).to.equal('application/json');
       expect(jsonObject(response)).to.include({ status: 'ok' });
       expect(recordedByAll()).to.equal(0);
+    });
+  });
+
+  describe('the API reference, without a token', function () {
+    const swaggerUi = join(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'), '..');
+
+    it('GET /openapi.json answers the committed merged document as JSON, and calls no service', async function () {
+      const response = await call({ path: '/openapi.json' });
+      expect(response.status, response.text).to.equal(200);
+      expect(response.headers['content-type']).to.equal('application/json');
+      expect(response.headers['cache-control']).to.equal('no-cache');
+      expect(response.text).to.equal(readFileSync(API_DOCS_MERGED_FILE, 'utf8'));
+      expect(jsonObject(response)).to.have.property('openapi', '3.1.0');
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it('GET /docs answers the HTML page with a policy that allows only this origin, and a query does not change it', async function () {
+      for (const path of ['/docs', '/docs?deep=link']) {
+        const response = await call({ path });
+        expect(response.status, path).to.equal(200);
+        expect(response.headers['content-type']).to.equal('text/html; charset=utf-8');
+        expect(response.headers['content-security-policy']).to.include(
+          "default-src 'none'; script-src 'self'",
+        );
+        expect(response.headers['x-content-type-options']).to.equal('nosniff');
+        expect(response.text).to.include('<script src="docs/swagger-ui-bundle.js"></script>');
+      }
+      const init = await call({ path: '/docs/init.js' });
+      expect(init.headers['content-type']).to.equal('text/javascript; charset=utf-8');
+      expect(init.text).to.include("url: 'openapi.json'");
+      expect(recordedByAll()).to.equal(0);
+    });
+
+    it("Swagger UI's script and styles are swagger-ui-dist's own files, gzip-encoded, with their content types", async function () {
+      for (const [path, file, type] of [
+        ['/docs/swagger-ui-bundle.js', 'swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+        ['/docs/swagger-ui.css', 'swagger-ui.css', 'text/css; charset=utf-8'],
+      ] as const) {
+        const response = await call({ path, headers: { 'accept-encoding': 'gzip' } });
+        expect(response.status, path).to.equal(200);
+        expect(response.headers['content-type'], path).to.equal(type);
+        expect(response.headers['content-encoding'], path).to.equal('gzip');
+        expect(response.headers['cache-control'], path).to.equal('public, max-age=86400');
+        expect(gunzipSync(response.bytes).equals(readFileSync(join(swaggerUi, file))), path).to.equal(true);
+      }
+    });
+
+    const stillProtected: readonly (readonly [method: string, path: string])[] = [
+      ['POST', '/openapi.json'],
+      ['DELETE', '/docs'],
+      ['GET', '/docs/'],
+      ['GET', '/docs/index.html'],
+      ['GET', '/docs/../v1/users'],
+      ['GET', '/openapi.jsonx'],
+      ['GET', '/openapi.yaml'],
+      ['GET', '/docsx'],
+    ];
+    for (const [method, path] of stillProtected) {
+      it(`${method} ${path} without a token is still refused with 401 problem+json`, async function () {
+        expectProblem(await call({ method, path }), 401);
+        expect(recordedByAll()).to.equal(0);
+      });
+    }
+
+    it('every API reference endpoint is public, and nothing else was made so', function () {
+      expect(API_DOCS.endpoints.map((endpoint) => `${endpoint.method} ${endpoint.path}`)).to.deep.equal([
+        'GET /openapi.json',
+        'GET /docs',
+        'GET /docs/init.js',
+        'GET /docs/swagger-ui-bundle.js',
+        'GET /docs/swagger-ui.css',
+      ]);
     });
   });
 

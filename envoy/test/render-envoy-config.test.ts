@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateEnvoyConfig } from '../src/testing/envoy-process.ts';
 import {
+  API_DOCS,
   PUBLIC_ENDPOINTS,
   SERVICE_ROUTES,
   SERVICES,
@@ -411,7 +412,11 @@ describe('renderEnvoyConfig', function () {
         .map((route) => [route.match.path_separated_prefix, route.route?.cluster]);
       expect(forwarded).to.deep.equal(SERVICE_ROUTES.map((route) => [route.pathPrefix, route.service]));
       const others = routesOf(config).filter((route) => route.match.path_separated_prefix === undefined);
-      expect(others.map((route) => route.match.path)).to.deep.equal(['/healthz', '/v1/auth/login']);
+      expect(others.map((route) => route.match.path)).to.deep.equal([
+        '/healthz',
+        ...API_DOCS.endpoints.map((endpoint) => endpoint.path),
+        '/v1/auth/login',
+      ]);
     });
 
     it('when rendered, exactly the public endpoints are exempt from the JWT requirement, and the catch-all requires it', function () {
@@ -425,7 +430,9 @@ describe('renderEnvoyConfig', function () {
       const exempt = rules
         .filter((rule) => rule.requires === undefined)
         .map((rule) => [rule.match.headers?.[0]?.string_match.exact, rule.match.path]);
-      expect(exempt).to.deep.equal(PUBLIC_ENDPOINTS.map((endpoint) => [endpoint.method, endpoint.path]));
+      expect(exempt).to.deep.equal(
+        [...PUBLIC_ENDPOINTS, ...API_DOCS.endpoints].map((endpoint) => [endpoint.method, endpoint.path]),
+      );
       expect(rules.at(-1)).to.deep.equal({ match: { prefix: '/' }, requires: { provider_name: 'mrp-auth' } });
     });
 

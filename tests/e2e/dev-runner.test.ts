@@ -41,6 +41,16 @@ describe('the dev runner (scripts/dev.ts)', () => {
       .and.to.match(/^gateway +\| /m);
   });
 
+  it('serves the API reference without a token, and its banner says where', async () => {
+    const docs = await request(`${dev.gateway}/docs`);
+    expect(docs.status).to.equal(200);
+    expect(docs.text).to.include('swagger-ui-bundle.js');
+    expect((await request(`${dev.gateway}/openapi.json`)).status).to.equal(200);
+    expect(dev.output).to.include(
+      `API reference            ${dev.gateway.replace('127.0.0.1', 'localhost')}/docs`,
+    );
+  });
+
   it('starts a service killed with SIGKILL again after its back-off, and the platform keeps running', async function () {
     this.timeout(60_000);
     const killed = dev.childPid('services/case-service/');

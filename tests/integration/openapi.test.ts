@@ -1,5 +1,14 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
+import {
+  API_DOCS_MERGED_FILE,
+  mergeOpenApiDocuments,
+  renderMergedDocument,
+  SERVICE_ROUTES,
+  type ServiceName,
+  type ServiceOpenApiDocument,
+} from '@mrp/gateway';
 import { SERVICE_CLIENT_SCOPES, toOpenApiPath } from '@mrp/schemas';
 import { listen, type RunningServer, type ServiceApp } from '@mrp/platform';
 import { request, asRecord } from '../support/http.ts';
@@ -117,6 +126,75 @@ describe('OpenAPI documents match the routes that exist', () => {
       }
     }
     expect(found).to.deep.equal([]);
+  });
+
+  const merged = async (): Promise<Record<string, unknown>> => {
+    const documents = new Map<ServiceName, ServiceOpenApiDocument>();
+    for (const [name, url] of services())
+      documents.set(
+        name as ServiceName,
+        (await request(`${url}/openapi.json`)).body as ServiceOpenApiDocument,
+      );
+    const { version } = JSON.parse(
+      await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      version: string;
+    };
+    return mergeOpenApiDocuments(documents, version);
+  };
+
+  // `make api-docs` runs this case with MRP_WRITE_API_DOCS=1 to write the file instead of comparing.
+  it('the gateway serves the merge of the five documents, as committed (make api-docs writes it)', async () => {
+    const text = renderMergedDocument(await merged());
+    if (process.env.MRP_WRITE_API_DOCS === '1') await writeFile(API_DOCS_MERGED_FILE, text);
+    expect(await readFile(API_DOCS_MERGED_FILE, 'utf8'), 'stale: run make api-docs').to.equal(text);
+  });
+
+  it('the merged document holds every routed operation of every service, and nothing internal', async () => {
+    const document = await merged();
+    const expected: string[] = [];
+    for (const [name, url] of services()) {
+      const own = asRecord((await request(`${url}/openapi.json`)).body);
+      for (const [path, operations] of Object.entries(own.paths as Record<string, Record<string, unknown>>)) {
+        const routed = SERVICE_ROUTES.some(
+          (route) =>
+            route.service === name && (path === route.pathPrefix || path.startsWith(`${route.pathPrefix}/`)),
+        );
+        for (const [method, operation] of Object.entries(
+          operations as Record<string, Record<string, unknown>>,
+        ))
+          if (routed && operation['x-internal'] !== true)
+            expected.push(`${name} ${method.toUpperCase()} ${path}`);
+      }
+    }
+    const found = Object.entries(
+      document.paths as Record<string, Record<string, Record<string, unknown>>>,
+    ).flatMap(([path, operations]) =>
+      Object.entries(operations).map(
+        ([method, operation]) => `${String(operation['x-service'])} ${method.toUpperCase()} ${path}`,
+      ),
+    );
+    expect(found.sort()).to.deep.equal(expected.sort());
+    expect(found.some((entry) => entry.includes('/internal/'))).to.equal(false);
+    expect(found).to.include.members(['auth-service POST /v1/auth/login', 'case-service POST /v2/cases']);
+    const refs = collectRefs(document, new Set());
+    const schemas = asRecord(asRecord(document.components).schemas);
+    for (const ref of refs) expect(schemas, ref).to.have.property(ref.replace('#/components/schemas/', ''));
+    expect(Object.keys(schemas).length, 'no unused schema').to.equal(refs.size);
+  });
+
+  it("the merged document passes Redocly's recommended lint rules, with no warning", async function () {
+    this.timeout(30_000);
+    const problems = await lintFromString({
+      source: renderMergedDocument(await merged()),
+      absoluteRef: 'gateway.openapi.json',
+      config: await createConfig({ extends: ['recommended'] }),
+    });
+    expect(
+      problems.map(
+        (problem) => `${problem.ruleId} ${problem.location[0]?.pointer ?? ''}: ${problem.message}`,
+      ),
+    ).to.deep.equal([]);
   });
 
   it("user-service documents the users API with its roles and the seed's create body", () => {

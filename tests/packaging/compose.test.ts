@@ -4,14 +4,14 @@
 // config with the real promtool, and the security posture.
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { auditServiceConfigSpec, loadAuditServiceConfig } from '@mrp/audit-telemetry-service';
 import { authServiceConfigSpec, loadAuthServiceConfig } from '@mrp/auth-service';
 import { caseServiceConfigSpec, loadCaseServiceConfig } from '@mrp/case-service';
-import { composeTarget, OPS_ENDPOINTS, renderEnvoyConfig, SERVICES } from '@mrp/gateway';
+import { API_DOCS, composeTarget, OPS_ENDPOINTS, renderEnvoyConfig, SERVICES } from '@mrp/gateway';
 import { loadScoringServiceConfig, scoringServiceConfigSpec } from '@mrp/scoring-service';
 import { loadUserServiceConfig, userServiceConfigSpec } from '@mrp/user-service';
 import {
@@ -723,7 +723,7 @@ describe('docker-compose.yml', function () {
 
     it('runs the Envoy release the tests validate with, and that Envoy accepts the config with compose’s command line', async function () {
       this.timeout(60_000);
-      const { service: gatewayService, configPath } = gateway();
+      const { name, service: gatewayService, configPath } = gateway();
       const version = await run('envoy', ['--version']);
       const release = /\/(\d+\.\d+\.\d+)\//.exec(version.output)?.[1];
       expect(imageParts(gatewayService.image ?? '').tag, version.output).to.equal(`v${release ?? '?'}`);
@@ -731,13 +731,26 @@ describe('docker-compose.yml', function () {
       // The image's entrypoint execs the command as is when it starts with `envoy` and runs as non-root.
       expect(args[0]).to.equal('envoy');
       const containerConfig = flagValue(args, '-c');
-      const validate = await run('envoy', [
-        '--mode',
-        'validate',
-        ...args.slice(1).map((arg) => (arg === containerConfig ? configPath : arg)),
-      ]);
-      expect(validate.code, validate.output).to.equal(0);
-      expect(validate.output).to.match(/configuration .* OK/);
+      // Envoy opens the API reference's files to validate: they are read where Compose mounts them from.
+      const docs = hostPathOf(name, API_DOCS.containerDirectory);
+      expect(relative(REPO_ROOT, docs)).to.equal(API_DOCS.repositoryDirectory);
+      const dir = await mkdtemp(join(tmpdir(), 'mrp-compose-envoy-'));
+      try {
+        const config = join(dir, 'envoy.json');
+        await writeFile(
+          config,
+          readFileSync(configPath, 'utf8').replaceAll(`"${API_DOCS.containerDirectory}/`, `"${docs}/`),
+        );
+        const validate = await run('envoy', [
+          '--mode',
+          'validate',
+          ...args.slice(1).map((arg) => (arg === containerConfig ? config : arg)),
+        ]);
+        expect(validate.code, validate.output).to.equal(0);
+        expect(validate.output).to.match(/configuration .* OK/);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 

@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { API_DOCS } from '../gateway.ts';
+import { LOCAL_API_DOCS_DIRECTORY } from '../render-envoy-config.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One access-log line as Envoy wrote it (the gateway logs JSON objects). */
@@ -208,9 +210,17 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<EnvoyProce
   };
 }
 
-/** Runs `envoy --mode validate` on `config`: exit code 0 means Envoy accepts it as a whole. */
+/**
+ * Runs `envoy --mode validate` on `config`: exit code 0 means Envoy accepts it as a whole. A container's
+ * config names the API reference's files where the container mounts them (API_DOCS.containerDirectory);
+ * here they are read from this checkout, since Envoy opens them to validate.
+ */
 export async function validateEnvoyConfig(config: object, binary = 'envoy'): Promise<ValidationResult> {
-  const { dir, file } = await writeConfig(config);
+  const { dir, file } = await writeConfig(
+    JSON.parse(
+      JSON.stringify(config).replaceAll(`"${API_DOCS.containerDirectory}/`, `"${LOCAL_API_DOCS_DIRECTORY}/`),
+    ) as object,
+  );
   try {
     return await new Promise<ValidationResult>((resolve, reject) => {
       const child = spawn(

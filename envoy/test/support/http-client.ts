@@ -4,6 +4,8 @@ export interface GatewayResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
   readonly text: string;
+  /** The body as received (not decompressed). */
+  readonly bytes: Buffer;
 }
 
 export interface SendOptions {
@@ -35,11 +37,8 @@ export async function send(port: number, options: SendOptions): Promise<GatewayR
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
         res.on('end', () => {
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          });
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: bytes.toString('utf8'), bytes });
         });
       },
     );
