@@ -4,7 +4,7 @@
 #   scripts/containers.sh engine            # prints docker or podman (exit 1, with what to install, if none)
 #   scripts/containers.sh install           # Debian, as root: podman, buildah, runc and what they need
 #   scripts/containers.sh base              # the base images: upstream if a registry answers, else local
-#   scripts/containers.sh images [svc...]   # make images: every service image, tagged mrp/<service>:local
+#   scripts/containers.sh images [name...]  # make images: every service image and the gateway's, tagged mrp/<name>:local
 #   scripts/containers.sh compose-env       # the Compose image variables for this machine (local bases if needed)
 #   scripts/containers.sh run ARGS...       # the engine's own CLI, configured as above
 #
@@ -18,6 +18,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="$ROOT/.tools/images"
 TAG="${MRP_IMAGE_TAG:-local}"
 SERVICES=(auth-service user-service case-service scoring-service audit-telemetry-service)
+# The gateway's image: Envoy and the API reference's files (images/gateway.Dockerfile).
+GATEWAY=gateway
 NODE_UPSTREAM=node:24-alpine
 # The local base images, and what they are built from.
 DEBIAN_LOCAL=mrp/debian:bookworm-local
@@ -230,26 +232,35 @@ base_images() {
 }
 
 build_images() {
-  local services=("$@")
-  [ ${#services[@]} -gt 0 ] || services=("${SERVICES[@]}")
-  local node_image name started
+  local names=("$@")
+  [ ${#names[@]} -gt 0 ] || names=("${SERVICES[@]}" "$GATEWAY")
+  local node_image name started args
   name="$(detect_engine)" || exit 1
   node_image="$(base_images)"
   log "engine $name, base $node_image"
-  for service in "${services[@]}"; do
-    [ -f "$ROOT/services/$service/package.json" ] || die "no service $service"
+  for image in "${names[@]}"; do
     started=$SECONDS
-    log "building mrp/$service:$TAG"
-    if [ "$name" = docker ]; then
-      engine buildx build --load -q --build-arg "SERVICE=$service" --build-arg "NODE_IMAGE=$node_image" \
-        --label "mrp.base-image=$node_image" \
-        -t "mrp/$service:$TAG" -f "$ROOT/Dockerfile" "$ROOT" >/dev/null
+    log "building mrp/$image:$TAG"
+    if [ "$image" = "$GATEWAY" ]; then
+      [ -f "$ROOT/charts/gateway/files/docs/swagger-ui-bundle.js.gz" ] ||
+        "$ROOT/scripts/toolchain.sh" true # copies the API reference's files from npm
+      # The upstream Envoy image (the Dockerfile's default) where a registry answers, else the local one.
+      local envoy_image="$ENVOY_LOCAL"
+      [ "$node_image" = "$NODE_UPSTREAM" ] &&
+        envoy_image="$(sed -n 's/^ARG ENVOY_IMAGE=//p' "$ROOT/images/gateway.Dockerfile")"
+      args=(-f "$ROOT/images/gateway.Dockerfile" --build-arg "ENVOY_IMAGE=$envoy_image"
+        --label "mrp.base-image=$envoy_image")
     else
-      engine build -q --build-arg "SERVICE=$service" --build-arg "NODE_IMAGE=$node_image" \
-        --label "mrp.base-image=$node_image" \
-        -t "mrp/$service:$TAG" -f "$ROOT/Dockerfile" "$ROOT" >/dev/null
+      [ -f "$ROOT/services/$image/package.json" ] || die "no service $image"
+      args=(--build-arg "SERVICE=$image" --build-arg "NODE_IMAGE=$node_image"
+        --label "mrp.base-image=$node_image" -f "$ROOT/Dockerfile")
     fi
-    log "mrp/$service:$TAG built in $((SECONDS - started)) s, $(image_size "mrp/$service:$TAG")"
+    if [ "$name" = docker ]; then
+      engine buildx build --load -q "${args[@]}" -t "mrp/$image:$TAG" "$ROOT" >/dev/null
+    else
+      engine build -q "${args[@]}" -t "mrp/$image:$TAG" "$ROOT" >/dev/null
+    fi
+    log "mrp/$image:$TAG built in $((SECONDS - started)) s, $(image_size "mrp/$image:$TAG")"
   done
 }
 

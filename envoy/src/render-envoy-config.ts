@@ -244,12 +244,14 @@ export function kubernetesTarget(options: KubernetesTargetOptions): RenderTarget
   return {
     ...containerTarget(options, (service) => `${options.release}-${service}${suffix}`),
     upstreamLimits: { maxConnectionsPerHost: UPSTREAM_LIMITS.maxConnections },
+    // In the gateway's own image (images/gateway.Dockerfile).
+    apiDocsDirectory: API_DOCS.containerDirectory,
   };
 }
 
 /**
  * The gateway in docker-compose: every service is reached by its Compose service name; the API reference's
- * files are mounted from the checkout.
+ * files are mounted from the checkout (Compose runs the upstream Envoy image).
  */
 export function composeTarget(options: ContainerTargetOptions = {}): RenderTarget {
   return { ...containerTarget(options, (service) => service), apiDocsDirectory: API_DOCS.containerDirectory };

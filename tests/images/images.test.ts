@@ -8,12 +8,13 @@
  * next run, if a run was killed).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import { API_DOCS_MERGED_FILE } from '@mrp/gateway';
 import { freePort } from '../support/ports.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { PLATFORM_SERVICES, renderValueSet, ROOT, type KubeObject } from '../packaging/support/helm.ts';
@@ -49,6 +50,7 @@ interface PodSpec {
     name: string;
     emptyDir?: { sizeLimit?: string };
     secret?: { secretName: string; items?: { key: string; path: string }[] };
+    configMap?: { name: string };
   }[];
   readonly containers: Container[];
 }
@@ -69,10 +71,11 @@ function memoryFlag(quantity: string): string {
 
 /**
  * The engine flags for the chart's security settings, volumes and limits. An emptyDir becomes a tmpfs; a
- * Secret volume becomes a read-only bind mount of the folder `secrets` gives for it, and the chart's
- * variables that point into it (a key file's path) are passed on.
+ * Secret or ConfigMap volume becomes a read-only bind mount of the folder `folders` gives for it (by the
+ * Secret's or ConfigMap's name), and the chart's variables that point into it (a key file's path) are
+ * passed on.
  */
-function chartFlags(pod: PodSpec, secrets: Readonly<Record<string, string>> = {}): string[] {
+function chartFlags(pod: PodSpec, folders: Readonly<Record<string, string>> = {}): string[] {
   const container = pod.containers[0]!;
   const security = container.securityContext ?? {};
   const flags: string[] = [];
@@ -83,16 +86,18 @@ function chartFlags(pod: PodSpec, secrets: Readonly<Record<string, string>> = {}
   if (security.allowPrivilegeEscalation === false) flags.push('--security-opt', 'no-new-privileges');
   for (const mount of container.volumeMounts ?? []) {
     const volume = pod.volumes?.find((candidate) => candidate.name === mount.name);
-    if (volume?.secret) {
-      const folder = secrets[volume.secret.secretName];
-      if (!folder) throw new Error(`the test gives no files for the Secret ${volume.secret.secretName}`);
+    const source = volume?.secret?.secretName ?? volume?.configMap?.name;
+    if (source !== undefined) {
+      const folder = folders[source];
+      if (!folder) throw new Error(`the test gives no files for ${source}`);
       flags.push('--volume', `${folder}:${mount.mountPath}:ro`);
       for (const variable of container.env ?? [])
         if (variable.value === mount.mountPath || variable.value?.startsWith(`${mount.mountPath}/`))
           flags.push('--env', `${variable.name}=${variable.value}`);
       continue;
     }
-    if (!volume?.emptyDir) throw new Error(`${mount.name}: only emptyDir and Secret volumes are expected`);
+    if (!volume?.emptyDir)
+      throw new Error(`${mount.name}: only emptyDir, Secret and ConfigMap volumes are expected`);
     const size = volume.emptyDir.sizeLimit ? `,size=${memoryFlag(volume.emptyDir.sizeLimit)}` : '';
     flags.push('--tmpfs', `${mount.mountPath}:rw,mode=1777${size}`);
   }
@@ -109,7 +114,12 @@ interface Started {
 }
 
 /** Starts a container of this run; its command line is kept for the failure message. */
-async function start(service: string, flags: readonly string[], image: string): Promise<Started> {
+async function start(
+  service: string,
+  flags: readonly string[],
+  image: string,
+  args: readonly string[] = [],
+): Promise<Started> {
   const name = `mrp-image-test-${RUN_ID}-${service}`;
   const command = [
     'run',
@@ -122,6 +132,7 @@ async function start(service: string, flags: readonly string[], image: string): 
     'host',
     ...flags,
     image,
+    ...args,
   ];
   await engineOk(command);
   return { name, command };
@@ -369,4 +380,98 @@ describe('the service images, built and run by a real container engine', functio
       });
     });
   }
+
+  describe('gateway', function () {
+    const image = `mrp/gateway:${TAG}`;
+
+    it("runs as the chart's non-root uid, and adds only the API reference's files to its Envoy base", async function () {
+      const pod = podOf(chart, 'Deployment', 'mrp-gateway');
+      const { runAsUser, runAsGroup } = pod.securityContext ?? {};
+      const user = (await engineOk(['image', 'inspect', '--format', '{{.Config.User}}', image])).trim();
+      expect(user).to.equal(`${runAsUser}:${runAsGroup}`);
+      const sizeOf = async (name: string) =>
+        Number(await engineOk(['image', 'inspect', '--format', '{{.Size}}', name]));
+      const base = (
+        await engineOk(['image', 'inspect', '--format', '{{index .Config.Labels "mrp.base-image"}}', image])
+      ).trim();
+      expect(base, 'the mrp.base-image label').to.match(/envoy/);
+      const own = (await sizeOf(image)) - (await sizeOf(base));
+      console.log(`      ${image}: ${(own / 1e6).toFixed(2)} MB above ${base}`);
+      // The merged document and Swagger UI's two compressed files: about 0.6 MB.
+      expect(own / 1e6).to.be.at.most(1);
+    });
+
+    it("started as the chart starts it, with the chart's config, serves the API reference without a token and nothing else, and exits 0 on SIGTERM", async function () {
+      const pod = podOf(chart, 'Deployment', 'mrp-gateway');
+      const container = pod.containers[0]!;
+      const configMap = chart.find(
+        (object) => object.kind === 'ConfigMap' && object.metadata.name === 'mrp-gateway',
+      ) as (KubeObject & { data: Record<string, string> }) | undefined;
+      expect(configMap, 'the gateway ConfigMap').to.exist;
+      // The chart's config, on loopback ports of this test's (the container shares the host's network).
+      const ports = { gateway: await freePort(), ops: await freePort(), admin: await freePort() };
+      const config = JSON.parse(configMap!.data['envoy.json']!) as {
+        admin: { address: { socket_address: { port_value: number } } };
+        static_resources: {
+          listeners: {
+            name: 'gateway' | 'ops';
+            address: { socket_address: { address: string; port_value: number } };
+          }[];
+          clusters: { name: string; load_assignment: unknown }[];
+        };
+      };
+      config.admin.address.socket_address.port_value = ports.admin;
+      // The ops listener forwards to the admin interface, wherever it listens.
+      const admin = config.static_resources.clusters.find((cluster) => cluster.name === 'envoy-admin')!;
+      admin.load_assignment = JSON.parse(
+        JSON.stringify(admin.load_assignment).replace(/"port_value":\d+/, `"port_value":${ports.admin}`),
+      ) as unknown;
+      for (const listener of config.static_resources.listeners)
+        listener.address.socket_address = { address: '127.0.0.1', port_value: ports[listener.name] };
+      const folder = await mkdtemp(join(tmpdir(), 'mrp-image-gateway-'));
+      await chmod(folder, 0o755);
+      await writeFile(join(folder, 'envoy.json'), JSON.stringify(config), { mode: 0o444 });
+      const base = `http://127.0.0.1:${ports.gateway}`;
+      let started: Started | undefined;
+      try {
+        // The chart's args after the image's entry point (envoy), as the kubelet runs them.
+        started = await start(
+          'gateway',
+          chartFlags(pod, { 'mrp-gateway': folder }),
+          image,
+          container.args ?? [],
+        );
+        let health = 0;
+        for (let attempt = 0; attempt < 100 && health !== 200; attempt += 1) {
+          health = await statusOf(`${base}/healthz`);
+          if (health !== 200) await sleep(200);
+        }
+        expect(health, await diagnose(started)).to.equal(200);
+        const ready = await fetch(`http://127.0.0.1:${ports.ops}/ready`);
+        expect(await ready.text()).to.include('LIVE');
+
+        const document = await fetch(`${base}/openapi.json`);
+        expect(document.status).to.equal(200);
+        expect(await document.text()).to.equal(readFileSync(API_DOCS_MERGED_FILE, 'utf8'));
+        const page = await fetch(`${base}/docs`);
+        expect(page.headers.get('content-type')).to.equal('text/html; charset=utf-8');
+        expect(await page.text()).to.include('swagger-ui-bundle.js');
+        // fetch decompresses: the bundle arrives whole, as swagger-ui-dist ships it.
+        const bundle = await fetch(`${base}/docs/swagger-ui-bundle.js`);
+        expect(bundle.headers.get('content-encoding')).to.equal('gzip');
+        expect((await bundle.text()).length).to.be.above(1_000_000);
+        expect(await statusOf(`${base}/v1/users`), 'a routed path still needs a token').to.equal(401);
+
+        await engineOk(
+          ['stop', '--time', String(pod.terminationGracePeriodSeconds ?? 30), started.name],
+          60_000,
+        );
+        const exit = (await engineOk(['inspect', '--format', '{{.State.ExitCode}}', started.name])).trim();
+        expect(exit, await diagnose(started)).to.equal('0');
+      } finally {
+        if (started) await engine(['rm', '-f', started.name]);
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
+  });
 });

@@ -580,19 +580,26 @@ describe('docker-compose.yml', function () {
         'redis',
       ]);
       for (const [name, each] of infrastructure) {
-        // The load generator runs in the image of the umbrella chart's helm test and load generator.
+        // The load generator runs in the image of the umbrella chart's helm test and load generator; the
+        // chart's gateway runs our image built on Envoy's (images/gateway.Dockerfile), where Compose runs
+        // Envoy's own with the API reference's files mounted.
+        const gatewayBase = /^ARG ENVOY_IMAGE=(\S+)$/m.exec(
+          readFileSync(join(REPO_ROOT, 'images', 'gateway.Dockerfile'), 'utf8'),
+        )?.[1];
         const chart =
-          name === 'load-generator'
-            ? (
-                readYaml(join(REPO_ROOT, 'charts', 'platform', 'values.yaml')) as {
-                  tests: { image: { repository: string; tag: string } };
-                }
-              ).tests.image
-            : (
-                readYaml(join(REPO_ROOT, 'charts', name, 'values.yaml')) as {
-                  image: { repository: string; tag: string };
-                }
-              ).image;
+          name === 'gateway'
+            ? imageParts(gatewayBase ?? '')
+            : name === 'load-generator'
+              ? (
+                  readYaml(join(REPO_ROOT, 'charts', 'platform', 'values.yaml')) as {
+                    tests: { image: { repository: string; tag: string } };
+                  }
+                ).tests.image
+              : (
+                  readYaml(join(REPO_ROOT, 'charts', name, 'values.yaml')) as {
+                    image: { repository: string; tag: string };
+                  }
+                ).image;
         const { repository, tag } = imageParts(each.image ?? '');
         expect(repository, `${name}: the chart's image`).to.equal(chart.repository);
         // The same release. The gateway chart runs Envoy's distroless variant; compose runs the default

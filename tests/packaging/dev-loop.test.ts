@@ -110,7 +110,8 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
         artifacts: {
           image: string;
           context: string;
-          docker: { dockerfile: string; target: string; buildArgs?: Record<string, string> };
+          hooks?: { before: { command: string[] }[] };
+          docker: { dockerfile: string; target?: string; buildArgs?: Record<string, string> };
         }[];
       };
       deploy: {
@@ -146,10 +147,18 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
     it('when Skaffold builds, it builds every image of ours the chart deploys, from an existing Dockerfile stage', async function () {
       expect([skaffold.apiVersion, skaffold.kind]).to.deep.equal(['skaffold/v4beta13', 'Config']);
       const built = skaffold.build.artifacts.map((artifact) => artifact.image).sort();
-      expect(built).to.deep.equal(SERVICES.map((service) => `mrp/${service}`).sort());
+      expect(built).to.deep.equal([...SERVICES, 'gateway'].map((name) => `mrp/${name}`).sort());
       for (const artifact of skaffold.build.artifacts) {
         expect(exists(artifact.context), artifact.context).to.be.true;
         expect(exists(artifact.docker.dockerfile), artifact.docker.dockerfile).to.be.true;
+        if (artifact.image === 'mrp/gateway') {
+          // Its own Dockerfile, one stage; the API reference's files are copied from npm before it builds.
+          expect(artifact.docker.dockerfile).to.equal('images/gateway.Dockerfile');
+          expect(artifact.hooks?.before.map((hook) => hook.command)).to.deep.equal([
+            ['bash', 'scripts/toolchain.sh', 'true'],
+          ]);
+          continue;
+        }
         expect(stageNames(join(ROOT, artifact.docker.dockerfile))).to.include(artifact.docker.target);
         expect(artifact.docker.buildArgs, artifact.image).to.deep.equal({ SERVICE: artifact.image.slice(4) });
       }
@@ -277,9 +286,13 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
     it('when Tilt builds, each service’s image is its Dockerfile’s dev stage, from paths that exist, and it builds every image of ours the chart deploys', function () {
       const builds = callsOf('docker_build');
       expect(builds.map((build) => build.ref).sort()).to.deep.equal(
-        SERVICES.map((service) => `mrp/${service}`).sort(),
+        [...SERVICES, 'gateway'].map((name) => `mrp/${name}`).sort(),
       );
-      for (const build of builds) {
+      const gateway = builds.find((build) => build.ref === 'mrp/gateway')!;
+      expect(gateway.dockerfile).to.equal('images/gateway.Dockerfile');
+      for (const path of gateway.only as string[])
+        expect(exists(path), `mrp/gateway only ${path}`).to.be.true;
+      for (const build of builds.filter((each) => each !== gateway)) {
         expect(build.context).to.equal('.');
         expect(stageNames(join(ROOT, build.dockerfile as string))).to.include(build.target);
         expect(build.build_args, String(build.ref)).to.deep.equal({ SERVICE: String(build.ref).slice(4) });
@@ -291,7 +304,7 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
     });
 
     it('when a TypeScript file changes, live update copies it where the image keeps it, and a manifest change rebuilds', async function () {
-      for (const build of callsOf('docker_build')) {
+      for (const build of callsOf('docker_build').filter((each) => each.ref !== 'mrp/gateway')) {
         const steps = build.live_update as ({ sync?: { local: string; remote: string } } & {
           fall_back_on?: string[];
         })[];
@@ -420,8 +433,10 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
           }
         ).template.spec;
         for (const container of spec.containers) {
-          // Our images (the services and their migration Jobs); infrastructure keeps its read-only root.
-          const writable = (container as { image?: string }).image?.startsWith('mrp/') === true;
+          // Our services' images (and their migration Jobs), which live update writes to; the gateway's
+          // image and infrastructure keep a read-only root.
+          const image = (container as { image?: string }).image ?? '';
+          const writable = image.startsWith('mrp/') && !image.startsWith('mrp/gateway:');
           expect(container.securityContext, `${object.metadata.name}/${container.name}`).to.deep.include({
             readOnlyRootFilesystem: !writable,
             allowPrivilegeEscalation: false,

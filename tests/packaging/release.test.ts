@@ -27,7 +27,7 @@ interface Workflow {
     {
       needs?: string | string[];
       permissions?: Record<string, string>;
-      strategy?: { matrix?: { service?: string[] } };
+      strategy?: { matrix?: { image?: string[] } };
       env?: Record<string, string>;
       steps: Step[];
     }
@@ -47,13 +47,13 @@ describe('releasing (.github/workflows/release.yml) and the one version', functi
     expect(problems).to.deep.equal([]);
   });
 
-  it('when a semver tag is pushed, it checks the tag is the version, then builds, signs and pushes every service image for both architectures with an SBOM and provenance', async function () {
+  it("when a semver tag is pushed, it checks the tag is the version, then builds, signs and pushes every image of ours (the services' and the gateway's) for both architectures with an SBOM and provenance", async function () {
     const workflow = (await readYaml('.github/workflows/release.yml')) as unknown as Workflow;
     expect(workflow.on.push?.tags).to.deep.equal(['v[0-9]+.[0-9]+.[0-9]+']);
     const version = workflow.jobs.version!.steps.map((step) => step.run ?? '').join('\n');
     expect(version).to.include('require("./package.json").version');
     const images = workflow.jobs.images!;
-    expect(images.strategy?.matrix?.service).to.have.members([...PLATFORM_SERVICES]);
+    expect(images.strategy?.matrix?.image).to.have.members([...PLATFORM_SERVICES, 'gateway']);
     expect(images.permissions).to.include({ packages: 'write', 'id-token': 'write' });
     const build = images.steps.find((step) => step.uses?.startsWith('docker/build-push-action@'))!;
     expect(build.with).to.include({
@@ -61,16 +61,15 @@ describe('releasing (.github/workflows/release.yml) and the one version', functi
       push: true,
       sbom: true,
       provenance: 'mode=max',
-      target: 'runtime',
+      file: "${{ matrix.image == 'gateway' && 'images/gateway.Dockerfile' || 'Dockerfile' }}",
+      target: "${{ matrix.image != 'gateway' && 'runtime' || '' }}",
     });
     expect(images.steps.some((step) => step.uses?.startsWith('sigstore/cosign-installer@'))).to.equal(true);
     expect(images.steps.map((step) => step.run ?? '').join('\n')).to.match(
       /cosign sign --yes "\$IMAGE@\$DIGEST"/,
     );
     // The image names the released chart uses: the registry it is packaged with, then mrp/<service>.
-    expect(images.env?.IMAGE).to.equal(
-      'ghcr.io/${{ needs.version.outputs.owner }}/mrp/${{ matrix.service }}',
-    );
+    expect(images.env?.IMAGE).to.equal('ghcr.io/${{ needs.version.outputs.owner }}/mrp/${{ matrix.image }}');
     const chart = workflow.jobs.chart!.steps.map((step) => step.run ?? '').join('\n');
     expect(chart).to.include('scripts/release-chart.sh "$OWNER" "$VERSION" "$REPOSITORY" dist/charts');
     expect(chart).to.match(/helm push .* "oci:\/\/ghcr\.io\/\$OWNER\/charts"/);
@@ -126,13 +125,19 @@ describe('releasing (.github/workflows/release.yml) and the one version', functi
       expect(meta.icon).to.equal(`${repository}/raw/v${version}/docs/images/icon.svg`);
       expect(meta.annotations['artifacthub.io/prerelease']).to.equal('false');
       const images = parse(meta.annotations['artifacthub.io/images']!) as { name: string; image: string }[];
+      const ours = ['gateway', ...PLATFORM_SERVICES];
       expect(images.map((each) => each.image)).to.deep.equal(
-        PLATFORM_SERVICES.map((service) => `ghcr.io/acme/mrp/${service}:${version}`),
+        ours.map((name) => `ghcr.io/acme/mrp/${name}:${version}`),
       );
       const rendered = (await exec('helm', ['template', 'mrp', archive], { maxBuffer: 32 << 20 })).stdout;
-      for (const service of PLATFORM_SERVICES)
-        expect(rendered).to.include(`image: "ghcr.io/acme/mrp/${service}:${version}"`);
+      for (const name of ours) expect(rendered).to.include(`image: "ghcr.io/acme/mrp/${name}:${version}"`);
       expect(rendered).to.not.match(/image: "mrp\//);
+      // Third-party images are not ours to publish: they keep their own registry.
+      const others = [...rendered.matchAll(/image: "([^"]+)"/g)]
+        .map((match) => match[1]!)
+        .filter((image) => !image.startsWith('ghcr.io/acme/mrp/'));
+      expect(others).to.not.be.empty;
+      for (const image of others) expect(image).to.not.match(/^ghcr\.io\/acme\//);
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
