@@ -1,5 +1,5 @@
 import { createEvent, type NewEvent } from '@mrp/events';
-import { waitAtMost, type Logger } from '@mrp/platform';
+import { backoffDelay, waitAtMost, type Logger } from '@mrp/platform';
 import { Counter, Gauge, type Metric } from 'prom-client';
 
 export interface ScoreEventPublisherOptions {
@@ -147,9 +147,12 @@ export class ScoreEventPublisher {
 
   #backoffMs(): number {
     const { initialMs, maxMs } = this.#options.backoff ?? { initialMs: 100, maxMs: 5000 };
-    const ceiling = Math.min(initialMs * 2 ** Math.min(this.#failuresInARow - 1, 30), maxMs);
-    // Equal jitter: replicas that lost Redis together do not retry in lockstep.
-    return ceiling / 2 + Math.random() * (ceiling / 2);
+    // Equal jitter: replicas that lost Redis together do not retry in lockstep, and none spins.
+    return backoffDelay(this.#failuresInARow - 1, {
+      baseDelayMs: initialMs,
+      maxDelayMs: maxMs,
+      jitter: 'equal',
+    });
   }
 
   /** Waits out a backoff delay, unless the publisher is stopping or `retryNow` cuts it short. */
