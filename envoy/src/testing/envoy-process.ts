@@ -57,10 +57,18 @@ function uniqueBaseId(): number {
   return ((process.pid % 40_000) * 100 + (started % 100)) >>> 0;
 }
 
+/**
+ * Writes `config` for an Envoy of this machine. A container's config names the API reference's files where
+ * the container has them (API_DOCS.containerDirectory); here Envoy reads them from this checkout.
+ */
 async function writeConfig(config: object): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'mrp-envoy-'));
   const file = join(dir, 'envoy.json');
-  await writeFile(file, JSON.stringify(config, null, 2));
+  const text = JSON.stringify(config, null, 2).replaceAll(
+    `"${API_DOCS.containerDirectory}/`,
+    `"${LOCAL_API_DOCS_DIRECTORY}/`,
+  );
+  await writeFile(file, text);
   return { dir, file };
 }
 
@@ -210,17 +218,9 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<EnvoyProce
   };
 }
 
-/**
- * Runs `envoy --mode validate` on `config`: exit code 0 means Envoy accepts it as a whole. A container's
- * config names the API reference's files where the container mounts them (API_DOCS.containerDirectory);
- * here they are read from this checkout, since Envoy opens them to validate.
- */
+/** Runs `envoy --mode validate` on `config`: exit code 0 means Envoy accepts it as a whole. */
 export async function validateEnvoyConfig(config: object, binary = 'envoy'): Promise<ValidationResult> {
-  const { dir, file } = await writeConfig(
-    JSON.parse(
-      JSON.stringify(config).replaceAll(`"${API_DOCS.containerDirectory}/`, `"${LOCAL_API_DOCS_DIRECTORY}/`),
-    ) as object,
-  );
+  const { dir, file } = await writeConfig(config);
   try {
     return await new Promise<ValidationResult>((resolve, reject) => {
       const child = spawn(
