@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import { Router } from './commonjs.ts';
 import Koa, { type Middleware } from 'koa';
 import { buildOpenApiDocument, validateRequest, type OpenApiDocument } from '@mrp/schemas';
 import { authenticate, requireRole, requireServiceScopes, type TokenVerifier } from './auth.ts';

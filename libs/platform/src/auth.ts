@@ -1,14 +1,14 @@
 import {
-  createRemoteJWKSet,
-  customFetch,
+  createLocalJWKSet,
   errors as joseErrors,
   jwtVerify,
+  type JSONWebKeySet,
   type JWTVerifyGetKey,
-  type RemoteJWKSet,
 } from 'jose';
 import type { Middleware } from 'koa';
 import type { RevocationCheck } from './revocations.ts';
 import { errors } from './errors.ts';
+import { httpRequest } from './http-client.ts';
 import { VerifiedTokenCache } from './token-cache.ts';
 
 /** Who is calling, as proven by a verified access token. */
@@ -49,19 +49,53 @@ interface KeySource {
   generation(): number;
 }
 
+/** How long one fetch of the JWKS may take (ms). */
+const JWKS_TIMEOUT_MS = 2000;
+/** After a fetch, an unknown `kid` does not make another one for this long (ms). */
+const JWKS_COOLDOWN_MS = 10_000;
+
+/** Fetches a JWKS: its keys, or an error when it cannot be had (no answer, not 200, not a key set). */
+async function fetchKeySet(url: string): Promise<JSONWebKeySet> {
+  const response = await httpRequest(url, { timeoutMs: JWKS_TIMEOUT_MS });
+  if (response.status !== 200) throw new Error(`the JWKS answered ${response.status}`);
+  const body = response.json() as { keys?: unknown };
+  if (!Array.isArray(body.keys)) throw new Error('the JWKS is not a JSON Web Key Set');
+  return body as JSONWebKeySet;
+}
+
+/**
+ * The keys at `jwksUrl`, fetched on first use and again once they are older than `jwksMaxAgeMs`, or when a
+ * token names a `kid` they do not hold (at most once per JWKS_COOLDOWN_MS), which is what makes key
+ * rotation work. One fetch at a time; callers waiting for keys share it. (jose's createRemoteJWKSet does
+ * the same through `fetch`, which this library does not load: http-client.ts.)
+ */
 function remoteKeySource(options: TokenVerifierOptions): KeySource {
+  const maxAgeMs = options.jwksMaxAgeMs ?? 300_000;
   let generation = 0;
-  const keys: RemoteJWKSet = createRemoteJWKSet(new URL(options.jwksUrl), {
-    timeoutDuration: 2000,
-    cooldownDuration: 10_000,
-    cacheMaxAge: options.jwksMaxAgeMs ?? 300_000,
-    [customFetch]: async (...args: Parameters<typeof fetch>) => {
-      const response = await fetch(...args);
-      generation += 1;
-      return response;
-    },
-  });
-  return { keys, fresh: () => keys.fresh, generation: () => generation };
+  let current: { keys: JWTVerifyGetKey; fetchedAt: number } | undefined;
+  let pending: Promise<JWTVerifyGetKey> | undefined;
+  const reload = (): Promise<JWTVerifyGetKey> =>
+    (pending ??= fetchKeySet(options.jwksUrl)
+      .then((set) => {
+        current = { keys: createLocalJWKSet(set), fetchedAt: Date.now() };
+        generation += 1;
+        return current.keys;
+      })
+      .finally(() => {
+        pending = undefined;
+      }));
+  const fresh = (): boolean => current !== undefined && Date.now() - current.fetchedAt < maxAgeMs;
+  const keys: JWTVerifyGetKey = async (header, token) => {
+    const local = fresh() ? current!.keys : await reload();
+    try {
+      return await local(header, token);
+    } catch (error) {
+      const settled = current !== undefined && Date.now() - current.fetchedAt < JWKS_COOLDOWN_MS;
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || settled) throw error;
+      return (await reload())(header, token);
+    }
+  };
+  return { keys, fresh, generation: () => generation };
 }
 
 /**
@@ -105,12 +139,7 @@ export function createTokenVerifier(options: TokenVerifierOptions, keySet?: JWTV
       });
       return { principal, expiresAtMs: payload.exp! * 1000 };
     } catch (error) {
-      if (
-        error instanceof joseErrors.JWKSTimeout ||
-        (error instanceof TypeError && /fetch/i.test(error.message))
-      ) {
-        throw errors.unavailable('the token signing keys cannot be fetched right now', error);
-      }
+      // A token jose refused is the client's problem; anything else (the keys could not be fetched) is ours.
       if (error instanceof joseErrors.JOSEError) throw errors.unauthorized(describeTokenError(error));
       throw errors.unavailable('the token signing keys cannot be fetched right now', error);
     }

@@ -51,6 +51,7 @@ export {
 export { listen, runService, type RunningServer, type RunServiceOptions } from './server.ts';
 export { runMain } from './main.ts';
 export { packageRoot } from './package-root.ts';
+export { httpRequest, type HttpRequest, type HttpResponse } from './http-client.ts';
 export { waitAtMost, withDeadline } from './deadline.ts';
 export { OutageLog } from './outage-log.ts';
 export {

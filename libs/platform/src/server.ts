@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from './commonjs.ts';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.ts';
 import type { ServiceApp } from './app.ts';
@@ -15,7 +16,7 @@ export interface RunningServer {
 /** Listens on `port` (0 picks a free one) and resolves once the socket is bound. */
 export async function listen(service: ServiceApp, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   const handle = service.app.callback();
-  const server = createServer(
+  const server = http.createServer(
     traceRequests((request, response) => {
       void handle(request, response);
     }),

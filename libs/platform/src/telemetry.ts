@@ -7,7 +7,6 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   defaultResource,
   detectResources,
@@ -47,8 +46,8 @@ export interface TelemetryOptions {
 /**
  * Starts tracing unless `OTEL_SDK_DISABLED=true`: a tracer provider exporting OTLP/HTTP (JSON) to
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (default http://localhost:4318) in batches, W3C trace context and
- * baggage, and fetch (undici), pg and ioredis instrumentation. The HTTP server span is the platform's own
- * (traceRequests in tracing.ts, started by listen()). Must run before the instrumented libraries load (see
+ * baggage, and pg and ioredis instrumentation. The HTTP server span is the platform's own (traceRequests
+ * in tracing.ts, started by listen()), and so is the client span of a call to another service (http-client.ts). Must run before the instrumented libraries load (see
  * telemetry/register.ts). Exports fail quietly: without a collector, spans are dropped and requests are
  * unaffected.
  *
@@ -86,7 +85,6 @@ export function startTelemetry(options: TelemetryOptions = {}): boolean {
   const disableInstrumentations = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
-      new UndiciInstrumentation(),
       // Background work (outbox relay, consumer reads) would otherwise start a trace per poll.
       new PgInstrumentation({ requireParentSpan: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),

@@ -57,13 +57,20 @@ async function outcome(verify: TokenVerifier, token: string): Promise<string> {
 class JwksEndpoint {
   keys: JWK[] = [];
   fetches = 0;
+  /** What the endpoint answers instead of the key set, when set. */
+  answer: { status: number; body: string } | undefined;
+  /** How long it waits before answering (ms). */
+  delayMs = 0;
   #server: Server | undefined;
 
   async start(): Promise<string> {
     this.#server = createServer((_request, response) => {
       this.fetches += 1;
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ keys: this.keys }));
+      setTimeout(() => {
+        response.statusCode = this.answer?.status ?? 200;
+        response.setHeader('content-type', 'application/json');
+        response.end(this.answer?.body ?? JSON.stringify({ keys: this.keys }));
+      }, this.delayMs);
     });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/.well-known/jwks.json`;
@@ -214,6 +221,72 @@ describe('token verification with the verified-token cache', function () {
       expect(await outcome(verify, await tokenFor(second, { sub: 'user-2' }))).to.equal('ok user-2');
       expect(endpoint.fetches).to.equal(2);
       expect(await outcome(verify, old)).to.equal('401 the access token was not signed by a known key');
+    });
+
+    afterEach(function () {
+      endpoint.answer = undefined;
+      endpoint.delayMs = 0;
+    });
+
+    it('fetches the key set once for concurrent first requests, and a token of an unknown kid at most once per cooldown', async function () {
+      endpoint.keys = [first.jwk];
+      endpoint.fetches = 0;
+      const verify = createTokenVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE, cacheEntries: 0 });
+      const token = await tokenFor(first);
+      expect(await Promise.all([1, 2, 3, 4].map(() => outcome(verify, token)))).to.deep.equal(
+        Array(4).fill('ok user-1'),
+      );
+      expect(endpoint.fetches).to.equal(1);
+      // A kid the set does not hold, right after a fetch: refused without asking again.
+      const stranger = await signingKey('stranger');
+      expect(await outcome(verify, await tokenFor(stranger))).to.equal(
+        '401 the access token was not signed by a known key',
+      );
+      expect(endpoint.fetches).to.equal(1);
+    });
+
+    const outages: readonly (readonly [what: string, set: () => void])[] = [
+      ['answers 500', () => (endpoint.answer = { status: 500, body: '{}' })],
+      [
+        'answers 200 with something that is not a key set',
+        () => (endpoint.answer = { status: 200, body: '[1]' }),
+      ],
+      ['answers 200 with a body that is not JSON', () => (endpoint.answer = { status: 200, body: 'keys' })],
+    ];
+    for (const [what, set] of outages) {
+      it(`when the JWKS ${what}, a token is answered 503 (the keys cannot be had), not 401`, async function () {
+        set();
+        const verify = createTokenVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE });
+        expect(await outcome(verify, await tokenFor(first))).to.equal(
+          '503 the token signing keys cannot be fetched right now',
+        );
+      });
+    }
+
+    it('when the JWKS does not answer within 2 s, a token is answered 503, and the next request fetches again', async function () {
+      this.timeout(10_000);
+      endpoint.keys = [first.jwk];
+      endpoint.delayMs = 2500;
+      endpoint.fetches = 0;
+      const verify = createTokenVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE });
+      const token = await tokenFor(first);
+      const started = Date.now();
+      expect(await outcome(verify, token)).to.equal('503 the token signing keys cannot be fetched right now');
+      expect(Date.now() - started).to.be.below(2400);
+      endpoint.delayMs = 0;
+      expect(await outcome(verify, token)).to.equal('ok user-1');
+      expect(endpoint.fetches).to.equal(2);
+    });
+
+    it('when nothing listens at the JWKS address, a token is answered 503', async function () {
+      const verify = createTokenVerifier({
+        jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json',
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      });
+      expect(await outcome(verify, await tokenFor(first))).to.equal(
+        '503 the token signing keys cannot be fetched right now',
+      );
     });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The tracing preload: `node --import @mrp/platform/telemetry/register src/main.ts`. Starts tracing before
- * the service (and the libraries it instruments: undici, pg, ioredis) loads. Those libraries are
+ * the service (and the libraries it instruments: pg, ioredis) loads. Those libraries are
  * CommonJS or Node built-ins, which OpenTelemetry patches through `require`, so no ESM loader hook is
  * registered: the hook (import-in-the-middle) routes every module load of the process through a worker
  * thread and cost seconds of start-up. `OTEL_SDK_DISABLED=true` leaves the process untouched.

@@ -1,4 +1,4 @@
-import { errors } from '@mrp/platform';
+import { errors, httpRequest, type HttpResponse } from '@mrp/platform';
 import type { VerifiedIdentity } from '@mrp/schemas';
 import type { TokenIssuer } from '../domain/token-issuer.ts';
 
@@ -35,9 +35,9 @@ export class UserDirectoryClient {
     password: string,
     requestId: string,
   ): Promise<VerifiedIdentity | undefined> {
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await fetch(new URL('/internal/v1/credentials/verify', this.#options.baseUrl), {
+      response = await httpRequest(new URL('/internal/v1/credentials/verify', this.#options.baseUrl), {
         method: 'POST',
         headers: {
           authorization: `Bearer ${await this.#serviceToken()}`,
@@ -45,13 +45,19 @@ export class UserDirectoryClient {
           'x-request-id': requestId,
         },
         body: JSON.stringify({ email, password }),
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        timeoutMs: this.#options.timeoutMs,
       });
     } catch (error) {
       throw errors.unavailable('the user directory cannot be reached', error);
     }
-    if (response.status === 200) return (await response.json()) as VerifiedIdentity;
-    const problem = (await response.json().catch(() => ({}))) as { code?: string };
+    if (response.status === 200) return response.json() as VerifiedIdentity;
+    const problem = ((): { code?: string } => {
+      try {
+        return response.json() as { code?: string };
+      } catch {
+        return {};
+      }
+    })();
     // Credentials that match no user (or could never match, e.g. too long) are a normal "no"; anything
     // else, such as user-service refusing our service token, is a fault on our side.
     if (problem.code === 'invalid_credentials' || problem.code === 'validation_failed') return undefined;

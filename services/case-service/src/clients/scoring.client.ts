@@ -3,7 +3,9 @@ import { Counter, Gauge } from 'prom-client';
 import {
   Bulkhead,
   BulkheadRejectedError,
+  httpRequest,
   retryWithBackoff,
+  type HttpResponse,
   type Logger,
   type MetricsRegistry,
 } from '@mrp/platform';
@@ -192,9 +194,9 @@ export class ScoringClient {
   }
 
   async #attempt(path: string, body: Record<string, unknown>, call: CallContext): Promise<ScoreResponse> {
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await fetch(new URL(path, this.#options.baseUrl), {
+      response = await httpRequest(new URL(path, this.#options.baseUrl), {
         method: 'POST',
         headers: {
           authorization: `Bearer ${call.token}`,
@@ -202,7 +204,7 @@ export class ScoringClient {
           ...(call.requestId ? { 'x-request-id': call.requestId } : {}),
         },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#options.attemptTimeoutMs),
+        timeoutMs: this.#options.attemptTimeoutMs,
       });
     } catch (error) {
       const timedOut = (error as { name?: string }).name === 'TimeoutError';
@@ -212,8 +214,8 @@ export class ScoringClient {
         error,
       );
     }
-    if (response.ok) return (await response.json()) as ScoreResponse;
-    const text = await response.text().catch(() => '');
+    if (response.ok) return response.json() as ScoreResponse;
+    const { text } = response;
     if (
       response.status >= 400 &&
       response.status < 500 &&

@@ -1,4 +1,4 @@
-import { errors } from '@mrp/platform';
+import { errors, httpRequest, type HttpResponse } from '@mrp/platform';
 
 export interface ServiceTokenOptions {
   /** auth-service's internal token endpoint. */
@@ -32,9 +32,9 @@ export class ServiceTokenClient {
 
   async #fetch(): Promise<string> {
     const now = Date.now();
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await fetch(this.#options.tokenUrl, {
+      response = await httpRequest(this.#options.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
@@ -42,13 +42,13 @@ export class ServiceTokenClient {
           client_id: this.#options.clientId,
           client_secret: this.#options.clientSecret,
         }).toString(),
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        timeoutMs: this.#options.timeoutMs,
       });
     } catch (error) {
       throw errors.unavailable('auth-service cannot be reached for a service token', error);
     }
     if (!response.ok) throw errors.unavailable(`auth-service refused a service token (${response.status})`);
-    const body = (await response.json()) as { access_token: string; expires_in: number };
+    const body = response.json() as { access_token: string; expires_in: number };
     this.#cached = { token: body.access_token, renewAt: now + (body.expires_in * 1000) / 2 };
     return body.access_token;
   }
