@@ -35,6 +35,12 @@ const TELEMETRY_PRELOAD = '@mrp/platform/telemetry/register';
  * JavaScript `tsc --build` writes to each package's dist/, as the images do (less memory, faster start).
  */
 const runtime = process.env.DEV_RUNTIME ?? 'source';
+/**
+ * `together` (the default) starts every process at once; `staggered` starts each once the one before it
+ * answers /readyz, so each starts as a lone pod does (a restart, a new replica): `make bench` times each
+ * service's start that way.
+ */
+const startMode = process.env.DEV_START ?? 'together';
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 
 const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -196,6 +202,9 @@ async function checkInfrastructure(): Promise<void> {
   const problems: string[] = [];
   if (runtime !== 'source' && runtime !== 'compiled') {
     problems.push(`DEV_RUNTIME is "${runtime}": it must be source (the default) or compiled.`);
+  }
+  if (startMode !== 'together' && startMode !== 'staggered') {
+    problems.push(`DEV_START is "${startMode}": it must be together (the default) or staggered.`);
   }
   const pg = await reachable(postgresUrl);
   if (pg) {
@@ -501,7 +510,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll(0));
 
   const tints = [36, 35, 34, 32, 33];
-  PROCESSES.forEach((service) => {
+  for (const service of PROCESSES) {
     const base = service.replicaOf ?? service.name;
     const { command, args } = serviceCommand(service);
     start(
@@ -522,7 +531,8 @@ async function main(): Promise<void> {
       },
       tints[SERVICES_TO_RUN.findIndex((each) => each.name === base)] ?? 0,
     );
-  });
+    if (startMode === 'staggered') await waitUntil(service.name, `http://127.0.0.1:${service.port}/readyz`);
+  }
   start(
     'gateway',
     'envoy',

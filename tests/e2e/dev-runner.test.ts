@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { DevRunner } from '../support/dev-runner.ts';
@@ -169,5 +170,56 @@ describe('the dev runner with DEV_RESTART=never', () => {
     expect(await dev.exit).to.equal(1);
     expect(dev.output).to.include('auth-service exited (SIGKILL); stopping the platform (DEV_RESTART=never)');
     expect(await answers(`${dev.url('GATEWAY_PORT')}/healthz`), 'the gateway').to.equal(false);
+  });
+});
+
+describe('the dev runner with DEV_START=staggered', () => {
+  const dev = new DevRunner();
+
+  before(async function () {
+    this.timeout(120_000);
+    await dev.start({ DEV_START: 'staggered' });
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    await dev.stop();
+  });
+
+  it('starts each service once the one before it is ready, and the platform serves', async function () {
+    // Start times of the service processes (clock ticks since boot, /proc/<pid>/stat field 22).
+    const startedAt = [
+      'auth-service',
+      'user-service',
+      'case-service',
+      'scoring-service',
+      'audit-telemetry-service',
+    ].map((service) => {
+      const pid = dev.childPid(`services/${service}/`);
+      expect(pid, service).to.be.a('number');
+      const stat = readFileSync(`/proc/${pid!}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    });
+    // All at once, they start within a tick or two of each other; staggered, each waits for a whole start.
+    startedAt.sort((a, b) => a - b);
+    for (let index = 1; index < startedAt.length; index += 1)
+      expect(startedAt[index]! - startedAt[index - 1]!, `gap before service ${index}`).to.be.at.least(20);
+    expect(await answers(`${dev.gateway}/healthz`)).to.equal(true);
+  });
+});
+
+describe('the dev runner with a DEV_START it does not know', () => {
+  it('refuses to start, naming the setting and its values', async function () {
+    this.timeout(60_000);
+    const dev = new DevRunner();
+    try {
+      const failure = await dev.start({ DEV_START: 'sideways' }).then(
+        () => undefined,
+        (error: unknown) => (error as Error).message,
+      );
+      expect(failure).to.include('DEV_START is "sideways": it must be together (the default) or staggered.');
+    } finally {
+      await dev.stop();
+    }
   });
 });
