@@ -227,26 +227,35 @@ describe('the service images, built and run by a real container engine', functio
     await removeTestContainers();
   });
 
+  /**
+   * Checks that `image` runs as the uid and gid the chart's `deployment` sets, and measures it against the
+   * base `make images` built it on (its `mrp.base-image` label): its size, and how much of it is its own.
+   */
+  async function userAndBase(
+    image: string,
+    deployment: string,
+  ): Promise<{ base: string; size: number; own: number }> {
+    const { runAsUser, runAsGroup } = podOf(chart, 'Deployment', deployment).securityContext ?? {};
+    expect(runAsUser).to.be.a('number').and.above(0);
+    const user = (await engineOk(['image', 'inspect', '--format', '{{.Config.User}}', image])).trim();
+    expect(user).to.equal(`${runAsUser}:${runAsGroup}`);
+    const sizeOf = async (name: string) =>
+      Number(await engineOk(['image', 'inspect', '--format', '{{.Size}}', name]));
+    const base = (
+      await engineOk(['image', 'inspect', '--format', '{{index .Config.Labels "mrp.base-image"}}', image])
+    ).trim();
+    const size = await sizeOf(image);
+    return { base, size, own: size - (await sizeOf(base)) };
+  }
+
   for (const service of PLATFORM_SERVICES) {
     describe(service, function () {
       const image = `mrp/${service}:${TAG}`;
       const database = existsSync(join(ROOT, 'services', service, 'migrations'));
 
       it(`runs as the chart's non-root uid, and adds at most ${OWN_LAYERS_LIMIT_MB} MB to its Node base`, async function () {
-        const pod = podOf(chart, 'Deployment', `mrp-${service}`);
-        const { runAsUser, runAsGroup } = pod.securityContext ?? {};
-        expect(runAsUser).to.be.a('number').and.above(0);
-        const user = (await engineOk(['image', 'inspect', '--format', '{{.Config.User}}', image])).trim();
-        expect(user).to.equal(`${runAsUser}:${runAsGroup}`);
-        const sizeOf = async (name: string) =>
-          Number(await engineOk(['image', 'inspect', '--format', '{{.Size}}', name]));
-        // make images labels each image with the Node base it was built on.
-        const base = (
-          await engineOk(['image', 'inspect', '--format', '{{index .Config.Labels "mrp.base-image"}}', image])
-        ).trim();
+        const { base, size, own } = await userAndBase(image, `mrp-${service}`);
         expect(base, 'the mrp.base-image label').to.match(/node/);
-        const size = await sizeOf(image);
-        const own = size - (await sizeOf(base));
         console.log(
           `      ${image}: ${(size / 1e6).toFixed(0)} MB, ${(own / 1e6).toFixed(0)} MB of it above ${base}`,
         );
@@ -385,17 +394,8 @@ describe('the service images, built and run by a real container engine', functio
     const image = `mrp/gateway:${TAG}`;
 
     it("runs as the chart's non-root uid, and adds only the API reference's files to its Envoy base", async function () {
-      const pod = podOf(chart, 'Deployment', 'mrp-gateway');
-      const { runAsUser, runAsGroup } = pod.securityContext ?? {};
-      const user = (await engineOk(['image', 'inspect', '--format', '{{.Config.User}}', image])).trim();
-      expect(user).to.equal(`${runAsUser}:${runAsGroup}`);
-      const sizeOf = async (name: string) =>
-        Number(await engineOk(['image', 'inspect', '--format', '{{.Size}}', name]));
-      const base = (
-        await engineOk(['image', 'inspect', '--format', '{{index .Config.Labels "mrp.base-image"}}', image])
-      ).trim();
+      const { base, own } = await userAndBase(image, 'mrp-gateway');
       expect(base, 'the mrp.base-image label').to.match(/envoy/);
-      const own = (await sizeOf(image)) - (await sizeOf(base));
       console.log(`      ${image}: ${(own / 1e6).toFixed(2)} MB above ${base}`);
       // The merged document and Swagger UI's two compressed files: about 0.6 MB.
       expect(own / 1e6).to.be.at.most(1);
