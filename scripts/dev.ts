@@ -10,7 +10,14 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GATEWAY_PORTS, localTarget, renderEnvoyConfig, SERVICES } from '@mrp/gateway';
+import {
+  GATEWAY_PORTS,
+  localTarget,
+  missingApiDocsFiles,
+  renderEnvoyConfig,
+  SERVICES,
+  stageApiDocsAssets,
+} from '@mrp/gateway';
 import { createLogger, ensureDatabase, migrate } from '@mrp/platform';
 
 const root = resolve(import.meta.dirname, '..');
@@ -250,6 +257,15 @@ function otlpCollector(): { host: string; port: number } {
 
 function renderGateway(): string {
   mkdirSync(devDir, { recursive: true });
+  // The API reference's files Envoy serves (/docs): Swagger UI's, copied from node_modules when missing.
+  stageApiDocsAssets();
+  const missing = missingApiDocsFiles();
+  if (missing.length > 0) {
+    process.stderr.write(
+      `${paint(31, '[dev]')} the gateway's API reference files are missing: ${missing.join(', ')} (git checkout charts/gateway/files/docs)\n`,
+    );
+    process.exit(1);
+  }
   const file = join(devDir, 'envoy.json');
   const servicePorts = Object.fromEntries(SERVICES.map((service) => [service.name, portOf(service.name)]));
   writeFileSync(
