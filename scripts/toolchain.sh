@@ -96,16 +96,10 @@ ensure_promtool() {
   fi
 }
 
-# The gateway's API reference serves Swagger UI's files from its chart (envoy/src/api-docs.ts): copied
-# from node_modules, compressed, whenever they are missing or older than the package.
+# The gateway's API reference serves Swagger UI's files from its chart: envoy/src/api-docs.ts copies them
+# from node_modules, compressed, when they are missing or older than the package (it says what it wrote).
 ensure_api_docs_assets() {
-  local dir="$ROOT/charts/gateway/files/docs"
-  local pkg="$ROOT/node_modules/swagger-ui-dist/package.json"
-  if [ ! -f "$dir/swagger-ui-bundle.js.gz" ] || [ ! -f "$dir/swagger-ui.css.gz" ] ||
-    [ "$pkg" -nt "$dir/swagger-ui-bundle.js.gz" ] || [ "$pkg" -nt "$dir/swagger-ui.css.gz" ]; then
-    log "staging the API reference's Swagger UI files"
-    (cd "$ROOT" && node envoy/src/api-docs.ts stage >&2)
-  fi
+  (cd "$ROOT" && node envoy/src/api-docs.ts stage >&2)
 }
 
 ensure_node
