@@ -27,7 +27,7 @@ export {
 } from './auth.ts';
 export type { AppState } from './request-context.ts';
 export { createServiceApp, type ServiceApp, type ServiceAppOptions } from './app.ts';
-export type { AppContext, RouteDefinition } from './route.ts';
+export { defineRoute, type AppContext, type RouteDefinition } from './route.ts';
 export type { ReadinessCheck } from './readiness.ts';
 export {
   createPool,

@@ -3,7 +3,7 @@ import { withDeadline } from './deadline.ts';
 import type { Logger } from './logger.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { ReadinessCheck } from './readiness.ts';
-import type { RouteDefinition } from './route.ts';
+import { defineRoute, type RouteDefinition } from './route.ts';
 
 /** What the operational routes need to know of the service. */
 export interface OperationalRouteOptions {
@@ -22,7 +22,7 @@ export function operationalRoutes(
 ): RouteDefinition[] {
   const timeoutMs = options.readinessTimeoutMs ?? 2000;
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/healthz',
       operationId: 'liveness',
@@ -34,8 +34,8 @@ export function operationalRoutes(
       handle(ctx) {
         ctx.body = { status: 'ok' };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/readyz',
       operationId: 'readiness',
@@ -68,8 +68,8 @@ export function operationalRoutes(
         ctx.status = ready ? 200 : 503;
         ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/metrics',
       operationId: 'metrics',
@@ -82,8 +82,8 @@ export function operationalRoutes(
         ctx.type = metrics.registry.contentType;
         ctx.body = await metrics.registry.metrics();
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/openapi.json',
       operationId: 'openapi',
@@ -95,6 +95,6 @@ export function operationalRoutes(
       handle(ctx) {
         ctx.body = openapi();
       },
-    },
+    }),
   ];
 }

@@ -4,11 +4,11 @@ import type { Principal } from './auth.ts';
 import type { ValidatedInput } from '@mrp/schemas';
 
 /** What every request carries through the middleware chain. */
-export interface AppState {
+export interface AppState<Input = ValidatedInput> {
   requestId: string;
   log: Logger;
   principal?: Principal;
-  input: ValidatedInput;
+  input: Input;
 }
 
 // A client-sent request ID is kept only when it is safe to log and to echo back.

@@ -1,5 +1,13 @@
 export { getSchema, getValidator, schemaNames, SCHEMA_BASE, type JsonSchema } from './registry.ts';
-export type { RouteSpec, ResponseSpec, HttpMethod, BodyMediaType } from './route-spec.ts';
+export { contractTypesSource } from './contract-types.ts';
+export type {
+  RouteSpec,
+  ResponseSpec,
+  HttpMethod,
+  BodyMediaType,
+  ContractName,
+  TypedInput,
+} from './route-spec.ts';
 export {
   validateRequest,
   RequestValidationError,

@@ -35,8 +35,8 @@ export class RequestValidationError extends Error {
 /** The validated parts of a request, stored on `ctx.state.input` by `validateRequest`. */
 export interface ValidatedInput {
   body: unknown;
-  query: Record<string, unknown>;
-  params: Record<string, unknown>;
+  query: unknown;
+  params: unknown;
 }
 
 function describe(error: ErrorObject): { pointer: string; message: string } {

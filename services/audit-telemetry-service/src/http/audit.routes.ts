@@ -1,5 +1,4 @@
-import type { RouteDefinition } from '@mrp/platform';
-import type { AuditEventParams, AuditQuery } from '@mrp/schemas';
+import { defineRoute, type RouteDefinition } from '@mrp/platform';
 import type { AuditUseCases } from '../domain/audit.use-cases.ts';
 import { presentAuditEvent } from './audit-event.presenter.ts';
 
@@ -10,7 +9,7 @@ const tags = ['audit'];
 /** `/v1/audit`: the audit log of every event, for admins and analysts. */
 export function auditRoutes(audit: AuditUseCases): RouteDefinition[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/v1/audit',
       operationId: 'listAuditEvents',
@@ -20,11 +19,11 @@ export function auditRoutes(audit: AuditUseCases): RouteDefinition[] {
       query: 'AuditQuery',
       responses: { 200: { description: 'A page of audit events', schema: 'AuditEventList' } },
       async handle(ctx) {
-        const page = await audit.listEvents(ctx.state.input.query as unknown as AuditQuery);
+        const page = await audit.listEvents(ctx.state.input.query);
         ctx.body = { items: page.events.map(presentAuditEvent), next_cursor: page.nextCursor };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/v1/audit/:id',
       operationId: 'getAuditEvent',
@@ -37,9 +36,8 @@ export function auditRoutes(audit: AuditUseCases): RouteDefinition[] {
         404: { description: 'No event with this id' },
       },
       async handle(ctx) {
-        const { id } = ctx.state.input.params as unknown as AuditEventParams;
-        ctx.body = presentAuditEvent(await audit.getEvent(id));
+        ctx.body = presentAuditEvent(await audit.getEvent(ctx.state.input.params.id));
       },
-    },
+    }),
   ];
 }

@@ -1,5 +1,4 @@
-import { AppError, type RouteDefinition } from '@mrp/platform';
-import type { TokenRequest } from '@mrp/schemas';
+import { AppError, defineRoute, type RouteDefinition } from '@mrp/platform';
 import { oauthError, oauthErrorFormatter } from './oauth-errors.ts';
 import type { UserDirectoryClient } from '../clients/user-directory.client.ts';
 import type { LoginThrottle } from '../domain/login-throttle.ts';
@@ -12,7 +11,7 @@ export function loginRoutes(
   throttle: LoginThrottle,
 ): RouteDefinition[] {
   return [
-    {
+    defineRoute({
       method: 'post',
       path: '/v1/auth/login',
       operationId: 'login',
@@ -30,7 +29,7 @@ export function loginRoutes(
         503: { description: 'The user directory is unavailable', schema: 'OAuthError' },
       },
       async handle(ctx) {
-        const request = ctx.state.input.body as TokenRequest;
+        const request = ctx.state.input.body;
         if (request.grant_type !== undefined && request.grant_type !== 'password') {
           throw oauthError('unsupported_grant_type', 'only grant_type=password is supported');
         }
@@ -64,6 +63,6 @@ export function loginRoutes(
         ctx.body = { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn };
       },
       formatError: oauthErrorFormatter,
-    },
+    }),
   ];
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RouteDefinition } from '@mrp/platform';
+import { defineRoute, type RouteDefinition } from '@mrp/platform';
 import { oauthError, oauthErrorFormatter } from './oauth-errors.ts';
 import type { TokenIssuer } from '../domain/token-issuer.ts';
 
@@ -27,7 +27,7 @@ export function clientRegistry(entries: readonly string[]): (name: string, secre
 export function serviceTokenRoutes(tokens: TokenIssuer, clients: readonly string[]): RouteDefinition[] {
   const isValidClient = clientRegistry(clients);
   return [
-    {
+    defineRoute({
       method: 'post',
       path: '/internal/v1/token',
       operationId: 'issueServiceToken',
@@ -42,11 +42,7 @@ export function serviceTokenRoutes(tokens: TokenIssuer, clients: readonly string
         401: { description: 'Unknown client or wrong secret', schema: 'OAuthError' },
       },
       async handle(ctx) {
-        const request = ctx.state.input.body as {
-          grant_type: string;
-          client_id: string;
-          client_secret: string;
-        };
+        const request = ctx.state.input.body;
         if (request.grant_type !== 'client_credentials') {
           throw oauthError('unsupported_grant_type', 'only grant_type=client_credentials is supported here');
         }
@@ -59,6 +55,6 @@ export function serviceTokenRoutes(tokens: TokenIssuer, clients: readonly string
         ctx.body = { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn };
       },
       formatError: oauthErrorFormatter,
-    },
+    }),
   ];
 }

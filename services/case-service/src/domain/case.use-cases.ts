@@ -10,7 +10,7 @@ import {
   withTransaction,
 } from '@mrp/platform';
 import { createEvent, enqueueRow, outboxRow, type EventType, type OutboxRow } from '@mrp/events';
-import type { Priority } from '@mrp/schemas';
+import type { CaseCreateV1Request, CaseCreateV2Request, CaseUpdateV2Request } from '@mrp/schemas';
 import { caseRepository, type CaseChanges, type CaseFilters } from '../data/case.repository.ts';
 import { idempotencyRepository } from '../data/idempotency.repository.ts';
 import { ScoringUnavailableError, type ScoringClient } from '../clients/scoring.client.ts';
@@ -25,13 +25,13 @@ export interface Caller {
   readonly requestId: string;
 }
 
-export interface CreateCaseInput {
-  title: string;
-  description?: string | undefined;
-  owner_id: string;
-  priority?: Priority | undefined;
-  features?: Record<string, number | string | boolean> | undefined;
-}
+/**
+ * A create request as its API version's contract has it: v1 accepts `priority` (and nothing else of v2)
+ * and ignores it, but it still belongs to the body that an Idempotency-Key fingerprints.
+ */
+export type CreateCaseRequest =
+  | { readonly version: 'v1'; readonly body: CaseCreateV1Request }
+  | { readonly version: 'v2'; readonly body: CaseCreateV2Request };
 
 export interface CaseUseCaseOptions {
   readonly idempotencyTtlSeconds: number;
@@ -145,11 +145,11 @@ export class CaseUseCases {
    * Scoring failures never fail the creation: the case is stored as PENDING_SCORE for the worker.
    */
   async createCase(
-    version: ApiVersion,
-    input: CreateCaseInput,
+    request: CreateCaseRequest,
     caller: Caller,
     idempotencyKey: string | undefined,
   ): Promise<CreateResult> {
+    const { version, body: input } = request;
     const hash = idempotencyKey === undefined ? '' : requestHash(version, input);
     // The case's id and creation time are chosen here, so that its case_created event can be written by
     // the same statement as the case: one round trip, atomic without a transaction block.
@@ -159,8 +159,8 @@ export class CaseUseCases {
       title: input.title,
       description: input.description ?? null,
       ownerId: input.owner_id,
-      priority: version === 'v2' ? (input.priority ?? 'medium') : 'medium',
-      features: version === 'v2' ? (input.features ?? {}) : {},
+      priority: request.version === 'v2' ? request.body.priority : 'medium',
+      features: request.version === 'v2' ? (request.body.features ?? {}) : {},
       createdBy: caller.subject,
     } satisfies Partial<CaseRecord>;
     const snapshot: CaseRecord = {
@@ -347,17 +347,7 @@ export class CaseUseCases {
   }
 
   /** Changes a case and emits case_updated with the fields that changed; a no-op change emits nothing. */
-  async updateCase(
-    id: string,
-    changes: {
-      title?: string;
-      description?: string | null;
-      owner_id?: string;
-      status?: 'OPEN' | 'CLOSED';
-      priority?: Priority;
-    },
-    caller: Caller,
-  ): Promise<CaseRecord> {
+  async updateCase(id: string, changes: CaseUpdateV2Request, caller: Caller): Promise<CaseRecord> {
     const result = await this.#transaction(async (client) => {
       const current = await caseRepository.findById(client, id, { forUpdate: true });
       if (!current) throw notFound(id);

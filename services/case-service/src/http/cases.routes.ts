@@ -1,7 +1,6 @@
-import { errors, type AppContext, type RouteDefinition } from '@mrp/platform';
-import type { IdParams, Priority } from '@mrp/schemas';
-import type { CaseStatus } from '../domain/case.ts';
-import type { CaseUseCases, Caller, CreateCaseInput } from '../domain/case.use-cases.ts';
+import { defineRoute, errors, type AppContext, type RouteDefinition } from '@mrp/platform';
+import type { CaseUpdateV2Request } from '@mrp/schemas';
+import type { CaseUseCases, Caller, CreateCaseRequest } from '../domain/case.use-cases.ts';
 import { presentCase, type ApiVersion } from './case.presenter.ts';
 
 const WRITERS = ['admin', 'analyst'] as const;
@@ -29,39 +28,64 @@ function caller(ctx: AppContext): Caller {
 /** `/v1/cases` or `/v2/cases`: the same rows; v2 adds priority (and scoring features on create). */
 export function caseRoutes(version: ApiVersion, cases: CaseUseCases): RouteDefinition[] {
   const base = `/${version}/cases`;
-  const suffix = version.toUpperCase();
+  const suffix = version === 'v1' ? 'V1' : 'V2';
   const tags = [`cases ${version}`];
-  const schema = `Case${suffix}`;
-  return [
-    {
-      method: 'post',
-      path: base,
-      operationId: `createCase${suffix}`,
-      summary: `Create a case and score it (analyst, admin). Idempotency-Key makes retries safe.${version === 'v1' ? ' priority is ignored.' : ''}`,
-      tags,
-      access: WRITERS,
-      body: { schema: `CaseCreate${suffix}Request`, mediaType: 'application/json' },
-      responses: {
-        201: { description: 'Created (status SCORED, or PENDING_SCORE when scoring is unavailable)', schema },
-        409: { description: 'A request with the same Idempotency-Key is still in progress' },
-        422: { description: 'The Idempotency-Key was used with another body' },
-      },
-      async handle(ctx) {
-        const key = idempotencyKey(ctx);
-        const result = await cases.createCase(
-          version,
-          ctx.state.input.body as CreateCaseInput,
-          caller(ctx),
-          key,
-        );
-        ctx.status = result.status;
-        if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
-        const id = (result.body as { id?: string }).id;
-        if (id) ctx.set('Location', `${base}/${id}`);
-        ctx.body = result.body;
-      },
+  const schema = `Case${suffix}` as const;
+
+  const create = {
+    method: 'post',
+    path: base,
+    operationId: `createCase${suffix}`,
+    summary: `Create a case and score it (analyst, admin). Idempotency-Key makes retries safe.${version === 'v1' ? ' priority is ignored.' : ''}`,
+    tags,
+    access: WRITERS,
+    responses: {
+      201: { description: 'Created (status SCORED, or PENDING_SCORE when scoring is unavailable)', schema },
+      409: { description: 'A request with the same Idempotency-Key is still in progress' },
+      422: { description: 'The Idempotency-Key was used with another body' },
     },
-    {
+  } as const;
+  async function answerCreate(ctx: AppContext, request: CreateCaseRequest): Promise<void> {
+    const result = await cases.createCase(request, caller(ctx), idempotencyKey(ctx));
+    ctx.status = result.status;
+    if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
+    const id = (result.body as { id?: string }).id;
+    if (id) ctx.set('Location', `${base}/${id}`);
+    ctx.body = result.body;
+  }
+
+  const update = {
+    method: 'patch',
+    path: `${base}/:id`,
+    operationId: `updateCase${suffix}`,
+    summary: `Change a case's title, description, owner${version === 'v2' ? ', priority' : ''} or close/reopen it (analyst, admin).`,
+    tags,
+    access: WRITERS,
+    params: 'IdParams',
+    responses: {
+      200: { description: 'The updated case', schema },
+      404: { description: 'No such case' },
+      409: { description: 'The status change is not allowed' },
+    },
+  } as const;
+  async function answerUpdate(ctx: AppContext, id: string, changes: CaseUpdateV2Request): Promise<void> {
+    ctx.body = presentCase(version, await cases.updateCase(id, changes, caller(ctx)));
+  }
+
+  const json = 'application/json';
+  return [
+    version === 'v1'
+      ? defineRoute({
+          ...create,
+          body: { schema: 'CaseCreateV1Request', mediaType: json },
+          handle: (ctx) => answerCreate(ctx, { version: 'v1', body: ctx.state.input.body }),
+        })
+      : defineRoute({
+          ...create,
+          body: { schema: 'CaseCreateV2Request', mediaType: json },
+          handle: (ctx) => answerCreate(ctx, { version: 'v2', body: ctx.state.input.body }),
+        }),
+    defineRoute({
       method: 'get',
       path: base,
       operationId: `listCases${suffix}`,
@@ -71,15 +95,10 @@ export function caseRoutes(version: ApiVersion, cases: CaseUseCases): RouteDefin
       query: `CaseList${suffix}Query`,
       responses: { 200: { description: 'A page of cases', schema: `CaseList${suffix}` } },
       async handle(ctx) {
-        const query = ctx.state.input.query as {
-          status?: CaseStatus;
-          owner_id?: string;
-          priority?: Priority;
-          limit: number;
-          cursor?: string;
-        };
+        const query = ctx.state.input.query;
+        const priority = 'priority' in query ? query.priority : undefined;
         const page = await cases.listCases(
-          { status: query.status, ownerId: query.owner_id, priority: query.priority },
+          { status: query.status, ownerId: query.owner_id, priority },
           query.limit,
           query.cursor,
         );
@@ -88,8 +107,8 @@ export function caseRoutes(version: ApiVersion, cases: CaseUseCases): RouteDefin
           next_cursor: page.nextCursor,
         };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${base}/:id`,
       operationId: `getCase${suffix}`,
@@ -99,36 +118,23 @@ export function caseRoutes(version: ApiVersion, cases: CaseUseCases): RouteDefin
       params: 'IdParams',
       responses: { 200: { description: 'The case', schema }, 404: { description: 'No such case' } },
       async handle(ctx) {
-        const { id } = ctx.state.input.params as unknown as IdParams;
-        ctx.body = presentCase(version, await cases.getCase(id));
+        ctx.body = presentCase(version, await cases.getCase(ctx.state.input.params.id));
       },
-    },
-    {
-      method: 'patch',
-      path: `${base}/:id`,
-      operationId: `updateCase${suffix}`,
-      summary: `Change a case's title, description, owner${version === 'v2' ? ', priority' : ''} or close/reopen it (analyst, admin).`,
-      tags,
-      access: WRITERS,
-      params: 'IdParams',
-      body: { schema: `CaseUpdate${suffix}Request`, mediaType: 'application/json' },
-      responses: {
-        200: { description: 'The updated case', schema },
-        404: { description: 'No such case' },
-        409: { description: 'The status change is not allowed' },
-      },
-      async handle(ctx) {
-        const { id } = ctx.state.input.params as unknown as IdParams;
-        const { priority, ...rest } = ctx.state.input.body as {
-          priority?: Priority;
-          title?: string;
-          description?: string | null;
-          owner_id?: string;
-          status?: 'OPEN' | 'CLOSED';
-        };
-        const changes = version === 'v2' && priority !== undefined ? { ...rest, priority } : rest;
-        ctx.body = presentCase(version, await cases.updateCase(id, changes, caller(ctx)));
-      },
-    },
+    }),
+    version === 'v1'
+      ? defineRoute({
+          ...update,
+          body: { schema: 'CaseUpdateV1Request', mediaType: json },
+          handle(ctx) {
+            // v1 accepts priority and ignores it.
+            const { priority: _ignored, ...changes } = ctx.state.input.body;
+            return answerUpdate(ctx, ctx.state.input.params.id, changes);
+          },
+        })
+      : defineRoute({
+          ...update,
+          body: { schema: 'CaseUpdateV2Request', mediaType: json },
+          handle: (ctx) => answerUpdate(ctx, ctx.state.input.params.id, ctx.state.input.body),
+        }),
   ];
 }

@@ -1,5 +1,5 @@
-import type { AppContext, RouteDefinition } from '@mrp/platform';
-import { SERVICE_SCOPES, type ScoreRequest } from '@mrp/schemas';
+import { defineRoute, type AppContext, type RouteDefinition } from '@mrp/platform';
+import { SERVICE_SCOPES } from '@mrp/schemas';
 import type { Counter } from 'prom-client';
 import type { ScoreCase, ScoreCaller } from '../domain/score-case.use-case.ts';
 import { describeModel } from '../domain/scoring-model.ts';
@@ -38,7 +38,7 @@ export function scoringRoutes({
   scoresTotal,
 }: ScoringRouteDependencies): RouteDefinition[] {
   return [
-    {
+    defineRoute({
       method: 'post',
       path: '/v1/scoring/score',
       operationId: 'scoreCase',
@@ -57,12 +57,12 @@ export function scoringRoutes({
       },
       async handle(ctx) {
         await faults.apply(ctx);
-        const scored = scoreCase.execute(ctx.state.input.body as ScoreRequest, callerOf(ctx));
+        const scored = scoreCase.execute(ctx.state.input.body, callerOf(ctx));
         scoresTotal.inc({ risk_band: scored.riskBand });
         ctx.body = presentScore(scored);
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/v1/scoring/model',
       operationId: 'getScoringModel',
@@ -73,6 +73,6 @@ export function scoringRoutes({
       handle(ctx) {
         ctx.body = describeModel();
       },
-    },
+    }),
   ];
 }

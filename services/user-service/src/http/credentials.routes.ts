@@ -1,5 +1,5 @@
-import { AppError, type RouteDefinition } from '@mrp/platform';
-import { SERVICE_SCOPES, type CredentialsVerifyRequest } from '@mrp/schemas';
+import { AppError, defineRoute, type RouteDefinition } from '@mrp/platform';
+import { SERVICE_SCOPES } from '@mrp/schemas';
 import type { UserUseCases } from '../domain/user.use-cases.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { UserUseCases } from '../domain/user.use-cases.ts';
  */
 export function credentialRoutes(users: UserUseCases): RouteDefinition[] {
   return [
-    {
+    defineRoute({
       method: 'post',
       path: '/internal/v1/credentials/verify',
       operationId: 'verifyCredentials',
@@ -23,7 +23,7 @@ export function credentialRoutes(users: UserUseCases): RouteDefinition[] {
         401: { description: 'They match no user' },
       },
       async handle(ctx) {
-        const { email, password } = ctx.state.input.body as CredentialsVerifyRequest;
+        const { email, password } = ctx.state.input.body;
         const identity = await users.verifyCredentials(email, password);
         if (!identity) {
           throw new AppError({
@@ -40,6 +40,6 @@ export function credentialRoutes(users: UserUseCases): RouteDefinition[] {
           token_version: identity.tokenVersion,
         };
       },
-    },
+    }),
   ];
 }

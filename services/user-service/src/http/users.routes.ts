@@ -1,5 +1,4 @@
-import { errors, type AppContext, type RouteDefinition } from '@mrp/platform';
-import type { IdParams, PageQuery, UserCreateRequest, UserUpdateRequest } from '@mrp/schemas';
+import { defineRoute, errors, type RouteDefinition } from '@mrp/platform';
 import type { UserUseCases } from '../domain/user.use-cases.ts';
 import { presentUser } from './user.presenter.ts';
 
@@ -9,15 +8,13 @@ const DIRECTORY_READERS = ['admin', 'analyst'] as const;
 const ADMINS = ['admin'] as const;
 const tags = ['users'];
 
-const params = (ctx: AppContext) => ctx.state.input.params as unknown as IdParams;
-
 /**
  * `/v1/users`: admins manage users; admins and analysts read the directory; a viewer reads only their own
  * account (ADR 0020).
  */
 export function userRoutes(users: UserUseCases): RouteDefinition[] {
   return [
-    {
+    defineRoute({
       method: 'post',
       path: '/v1/users',
       operationId: 'createUser',
@@ -30,13 +27,13 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
         409: { description: 'Email already in use' },
       },
       async handle(ctx) {
-        const user = await users.createUser(ctx.state.input.body as UserCreateRequest);
+        const user = await users.createUser(ctx.state.input.body);
         ctx.status = 201;
         ctx.set('Location', `/v1/users/${user.id}`);
         ctx.body = presentUser(user);
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/v1/users',
       operationId: 'listUsers',
@@ -46,12 +43,12 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
       query: 'PageQuery',
       responses: { 200: { description: 'A page of users', schema: 'UserList' } },
       async handle(ctx) {
-        const { limit, cursor } = ctx.state.input.query as unknown as PageQuery;
+        const { limit, cursor } = ctx.state.input.query;
         const page = await users.listUsers(limit, cursor);
         ctx.body = { items: page.users.map(presentUser), next_cursor: page.nextCursor };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/v1/users/:id',
       operationId: 'getUser',
@@ -61,7 +58,7 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
       params: 'IdParams',
       responses: { 200: { description: 'The user', schema: 'User' }, 404: { description: 'No such user' } },
       async handle(ctx) {
-        const { id } = params(ctx);
+        const { id } = ctx.state.input.params;
         const principal = ctx.state.principal!;
         // Decided before the lookup, so a viewer learns nothing about which ids exist.
         const readsDirectory = principal.roles.some((role) =>
@@ -71,8 +68,8 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
           throw errors.forbidden('a viewer may read only their own account');
         ctx.body = presentUser(await users.getUser(id));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: '/v1/users/:id',
       operationId: 'updateUser',
@@ -87,11 +84,11 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
         409: { description: 'Email already in use, or the last admin demoted' },
       },
       async handle(ctx) {
-        const { id } = params(ctx);
-        ctx.body = presentUser(await users.updateUser(id, ctx.state.input.body as UserUpdateRequest));
+        const { id } = ctx.state.input.params;
+        ctx.body = presentUser(await users.updateUser(id, ctx.state.input.body));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/v1/users/:id',
       operationId: 'deleteUser',
@@ -105,9 +102,9 @@ export function userRoutes(users: UserUseCases): RouteDefinition[] {
         409: { description: 'The caller’s own account, or the last admin' },
       },
       async handle(ctx) {
-        await users.deleteUser(params(ctx).id, ctx.state.principal!.subject);
+        await users.deleteUser(ctx.state.input.params.id, ctx.state.principal!.subject);
         ctx.status = 204;
       },
-    },
+    }),
   ];
 }
