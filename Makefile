@@ -67,7 +67,7 @@ format: ## Format everything with Prettier
 	@$(TOOLCHAIN) prettier --write . --log-level warn
 
 mutation: ## Mutation testing (StrykerJS) of the libraries' pure modules against their unit tests: a report, not a gate (tens of minutes; MUTATE=<file> for one)
-	@$(TOOLCHAIN) bash scripts/mutation.sh $(if $(MUTATE),--mutate $(MUTATE))
+	@MUTATION_SPEC="$(SPEC)" $(TOOLCHAIN) bash scripts/mutation.sh $(if $(MUTATE),--mutate $(MUTATE))
 
 chart-readmes: ## Write each chart's README (its parameter table) from the comments of its values.yaml
 	@$(TOOLCHAIN) node scripts/chart-readme.ts

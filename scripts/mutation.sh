@@ -27,4 +27,18 @@ for helper in run-helpers options collect-files; do
 done
 
 mkdir -p "$TOOLS/reports"
-exec "$TOOLS/node_modules/.bin/stryker" run stryker.config.json "$@"
+config=stryker.config.json
+# MUTATION_SPEC: only these unit tests (space-separated globs) run against each mutant, e.g. the module's own
+# test file with MUTATE; every static mutant otherwise reruns all of libs' unit tests.
+if [ -n "${MUTATION_SPEC:-}" ]; then
+  config="$TOOLS/stryker.config.json"
+  node -e '
+    const [from, to, spec] = process.argv.slice(1);
+    const config = JSON.parse(require("node:fs").readFileSync(from, "utf8"));
+    delete config.$schema;
+    config.mochaOptions.spec = spec.split(/\s+/).filter(Boolean);
+    require("node:fs").writeFileSync(to, JSON.stringify(config, null, 2));
+  ' stryker.config.json "$config" "$MUTATION_SPEC"
+  say "unit tests run against each mutant: $MUTATION_SPEC"
+fi
+exec "$TOOLS/node_modules/.bin/stryker" run "$config" "$@"

@@ -99,7 +99,7 @@ function objectType(schema: JsonSchema, where: string, names: ReadonlySet<string
     return `${comment(property.description, inner)}${inner}${propertyKey(name)}${optional}: ${typeOf(property, `${where}.${name}`, names, inner)};`;
   });
   for (const name of required) {
-    if (typeof name !== 'string' || !(name in properties))
+    if (typeof name !== 'string' || !Object.hasOwn(properties, name))
       fail(where, `required names ${String(name)}, which it does not define`);
   }
   const extra = schema.additionalProperties;
@@ -110,6 +110,8 @@ function objectType(schema: JsonSchema, where: string, names: ReadonlySet<string
   } else if (extra !== false) {
     if (members.length === 0) return 'Record<string, unknown>';
     members.push(`${inner}[name: string]: unknown;`);
+  } else if (members.length === 0) {
+    return 'Record<string, never>';
   }
   return `{\n${members.join('\n')}\n${indent}}`;
 }
@@ -154,7 +156,7 @@ function typeOf(schema: JsonSchema, where: string, names: ReadonlySet<string>, i
         const items = typeOf(asSchema(schema.items, `${where}.items`), `${where}[]`, names, indent);
         return /^[\w.]+$/.test(items) ? `${items}[]` : `Array<${items}>`;
       }
-      if (typeof type === 'string' && type in PRIMITIVES) return PRIMITIVES[type]!;
+      if (typeof type === 'string' && Object.hasOwn(PRIMITIVES, type)) return PRIMITIVES[type]!;
       return fail(where, `type ${JSON.stringify(type)} is not supported`);
     }),
   );

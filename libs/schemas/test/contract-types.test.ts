@@ -146,6 +146,58 @@ describe('contract types generated from the JSON Schemas', () => {
     expect(source).to.include('export interface Contracts {\n  Alpha: Alpha;\n  Zed: Zed;\n}');
   });
 
+  it('constraints that do not change the type leave it as it is', () => {
+    const constraints: JsonSchema = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $id: 'https://mrp.example.com/schemas/Bounded',
+      title: 'Bounded',
+      format: 'uuid',
+      pattern: '^[a-z]+$',
+      minLength: 1,
+      maxLength: 2,
+      minimum: 0,
+      maximum: 9,
+      minItems: 1,
+      maxItems: 2,
+      minProperties: 1,
+      maxProperties: 2,
+      propertyNames: { pattern: '^[a-z]+$' },
+      example: 'a',
+      examples: ['a'],
+    };
+    const plain = generate({ Bounded: { type: 'string' } });
+    expect(generate({ Bounded: { type: 'string', ...constraints } })).to.equal(plain);
+  });
+
+  it('a schema without a type is an object when it names members, required ones or others', () => {
+    expect(declaration(generate({ A: { required: [] } }), 'A')).to.equal(
+      'export type A = Record<string, unknown>;',
+    );
+    expect(declaration(generate({ A: { additionalProperties: { type: 'string' } } }), 'A')).to.equal(
+      'export type A = Record<string, string>;',
+    );
+    expect(declaration(generate({ A: { properties: { b: { type: 'string' } } } }), 'A')).to.equal(
+      'export interface A {\n  b?: string;\n  [name: string]: unknown;\n}',
+    );
+    expect(
+      declaration(generate({ A: { additionalProperties: true, properties: { b: { const: 1 } } } }), 'A'),
+    ).to.equal('export interface A {\n  b?: 1;\n  [name: string]: unknown;\n}');
+  });
+
+  it("an object contract keeps its description as the interface's doc comment; one that allows no members is empty", () => {
+    const source = generate({
+      Box: {
+        description: 'A box.',
+        type: 'object',
+        additionalProperties: false,
+        properties: { a: { type: 'string' } },
+      },
+      Empty: { type: 'object', additionalProperties: false },
+    });
+    expect(source).to.include('/** A box. */\nexport interface Box {\n  a?: string;\n}');
+    expect(source).to.include('export type Empty = Record<string, never>;');
+  });
+
   it('refuses what it cannot type faithfully, naming where', () => {
     const cases: [Record<string, JsonSchema>, string][] = [
       [{ A: { type: 'string', if: { type: 'string' } } }, 'A: keyword if is not supported'],
@@ -158,6 +210,21 @@ describe('contract types generated from the JSON Schemas', () => {
       [{ A: { type: 'date' } }, 'A: type "date" is not supported'],
       [{ A: { type: 'array' } }, 'A.items: not a schema object'],
       [{ A: { type: 'object', properties: { b: 'string' } } }, 'A.b: not a schema object'],
+      [{ A: { type: 'object', properties: { b: null } } }, 'A.b: not a schema object'],
+      [{ A: { type: 'object', properties: [] } }, 'A.properties: not a schema object'],
+      [{ A: { type: 'object', additionalProperties: 'no' } }, 'A.additionalProperties: not a schema object'],
+      [
+        { A: { type: 'object', additionalProperties: { type: 'date' } } },
+        'A.*: type "date" is not supported',
+      ],
+      [{ A: { type: 'object', required: [5], properties: {} } }, 'A: required names 5'],
+      [{ A: { type: 'object', required: ['constructor'], properties: {} } }, 'A: required names constructor'],
+      [{ A: { $ref: 5 } }, 'A: $ref 5 names no contract'],
+      [{ A: { oneOf: [{ type: 'string' }, 'number'] } }, 'A[1]: not a schema object'],
+      [{ A: { anyOf: [{ type: 'string' }, { type: 'date' }] } }, 'A[1]: type "date" is not supported'],
+      [{ A: { type: 'array', items: { type: 'date' } } }, 'A[]: type "date" is not supported'],
+      [{ A: { type: 'constructor' } }, 'A: type "constructor" is not supported'],
+      [{ A: { type: ['string', 5] } }, 'A: type 5 is not supported'],
     ];
     for (const [schemas, message] of cases) {
       expect(() => generate(schemas), message).to.throw(message);
