@@ -17,7 +17,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="$ROOT/.tools/images"
 TAG="${MRP_IMAGE_TAG:-local}"
-SERVICES=(auth-service user-service case-service scoring-service audit-telemetry-service)
+# The services of services/registry.json (the one list), in its order.
+mapfile -t SERVICES < <(node -e 'for (const { name } of require(process.argv[1]).services) console.log(name)' "$ROOT/services/registry.json")
+[ ${#SERVICES[@]} -gt 0 ] || { echo "could not read the services from services/registry.json (node is needed)" >&2; exit 1; }
 # The gateway's image: Envoy and the API reference's files (images/gateway.Dockerfile).
 GATEWAY=gateway
 NODE_UPSTREAM=node:24-alpine

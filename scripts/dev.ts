@@ -15,6 +15,7 @@ import {
   localTarget,
   missingApiDocsFiles,
   renderEnvoyConfig,
+  SERVICE_REGISTRY,
   SERVICES,
   stageApiDocsAssets,
 } from '@mrp/gateway';
@@ -88,64 +89,40 @@ const adminPort = Number(process.env.GATEWAY_ADMIN_PORT ?? GATEWAY_PORTS.admin);
 
 const jwks = `http://127.0.0.1:${portOf('auth-service')}/.well-known/jwks.json`;
 
-const SERVICES_TO_RUN: readonly LocalService[] = [
-  {
-    name: 'auth-service',
-    port: portOf('auth-service'),
-    entry: 'services/auth-service/src/main.ts',
-    env: {
-      // The key directory a rotation works on (make rotate-key); current.pem is generated on first start.
-      AUTH_KEYS_DIR: join(devDir, 'keys'),
-      AUTH_KEYS_RELOAD_MS: process.env.AUTH_KEYS_RELOAD_MS ?? '2000',
-      USER_SERVICE_URL: `http://127.0.0.1:${portOf('user-service')}`,
-    },
+/**
+ * What a service gets beyond what every service gets (the JWKS URL and Redis; with a database of its own,
+ * its DATABASE_URL, the runner having migrated it): the addresses of the services it calls.
+ */
+const EXTRA_ENV: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'auth-service': {
+    // The key directory a rotation works on (make rotate-key); current.pem is generated on first start.
+    AUTH_KEYS_DIR: join(devDir, 'keys'),
+    AUTH_KEYS_RELOAD_MS: process.env.AUTH_KEYS_RELOAD_MS ?? '2000',
+    USER_SERVICE_URL: `http://127.0.0.1:${portOf('user-service')}`,
   },
-  {
-    name: 'user-service',
-    port: portOf('user-service'),
-    entry: 'services/user-service/src/main.ts',
+  'case-service': {
+    AUTH_TOKEN_URL: `http://127.0.0.1:${portOf('auth-service')}/internal/v1/token`,
+    SCORING_SERVICE_URL: `http://127.0.0.1:${portOf('scoring-service')}`,
+  },
+};
+
+/** Every service of services/registry.json, in its order (the order `DEV_START=staggered` starts them in). */
+const SERVICES_TO_RUN: readonly LocalService[] = SERVICE_REGISTRY.map((service) => {
+  const database = service.database === null ? undefined : `${databasePrefix}${service.database}`;
+  return {
+    name: service.name,
+    port: portOf(service.name),
+    entry: `services/${service.name}/src/main.ts`,
     env: {
-      DATABASE_URL: databaseUrl(`${databasePrefix}user`),
+      // Token revocations are published in Redis for every service (ADR 0021).
       AUTH_JWKS_URL: jwks,
-      MIGRATE_ON_START: 'false',
-      // Token revocations are published there for every service (ADR 0021).
       REDIS_URL: redisUrl,
+      ...(database ? { DATABASE_URL: databaseUrl(database), MIGRATE_ON_START: 'false' } : {}),
+      ...EXTRA_ENV[service.name],
     },
-    database: { name: `${databasePrefix}user`, migrations: 'services/user-service/migrations' },
-  },
-  {
-    name: 'scoring-service',
-    port: portOf('scoring-service'),
-    entry: 'services/scoring-service/src/main.ts',
-    env: { AUTH_JWKS_URL: jwks, REDIS_URL: redisUrl },
-  },
-  {
-    name: 'case-service',
-    port: portOf('case-service'),
-    entry: 'services/case-service/src/main.ts',
-    env: {
-      DATABASE_URL: databaseUrl(`${databasePrefix}case`),
-      MIGRATE_ON_START: 'false',
-      REDIS_URL: redisUrl,
-      AUTH_JWKS_URL: jwks,
-      AUTH_TOKEN_URL: `http://127.0.0.1:${portOf('auth-service')}/internal/v1/token`,
-      SCORING_SERVICE_URL: `http://127.0.0.1:${portOf('scoring-service')}`,
-    },
-    database: { name: `${databasePrefix}case`, migrations: 'services/case-service/migrations' },
-  },
-  {
-    name: 'audit-telemetry-service',
-    port: portOf('audit-telemetry-service'),
-    entry: 'services/audit-telemetry-service/src/main.ts',
-    env: {
-      DATABASE_URL: databaseUrl(`${databasePrefix}audit`),
-      MIGRATE_ON_START: 'false',
-      REDIS_URL: redisUrl,
-      AUTH_JWKS_URL: jwks,
-    },
-    database: { name: `${databasePrefix}audit`, migrations: 'services/audit-telemetry-service/migrations' },
-  },
-];
+    ...(database ? { database: { name: database, migrations: `services/${service.name}/migrations` } } : {}),
+  };
+});
 
 /**
  * `DEV_REPLICAS_<SERVICE>=N` (e.g. DEV_REPLICAS_CASE_SERVICE=2): N instances of that service behind the

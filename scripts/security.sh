@@ -16,7 +16,9 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 SEC="$ROOT/.tools/security"
 REPORTS="$SEC/reports"
-SERVICES=(auth-service user-service case-service scoring-service audit-telemetry-service)
+# The services of services/registry.json (the one list), in its order.
+mapfile -t SERVICES < <(node -e 'for (const { name } of require(process.argv[1]).services) console.log(name)' "$ROOT/services/registry.json")
+[ ${#SERVICES[@]} -gt 0 ] || { echo "could not read the services from services/registry.json (node is needed)" >&2; exit 1; }
 failed=()
 say() { printf '[security] %s\n' "$*"; }
 result() { # name, status (0 = passed), detail

@@ -1,12 +1,13 @@
 /**
  * The gateway's routes and policies as plain data. This is the one place they are decided: the Envoy
  * bootstrap for local processes and for Kubernetes is rendered from it (render-envoy-config.ts), and the
- * Helm chart renders the same data, so nothing here may be Envoy-specific syntax.
+ * Helm chart renders the same data, so nothing here may be Envoy-specific syntax. Which services there are
+ * comes from services/registry.json (service-registry.ts).
  */
+import { SERVICE_REGISTRY } from './service-registry.ts';
 
-/** The services behind the gateway, by their deployment name. */
-export type ServiceName =
-  'auth-service' | 'user-service' | 'case-service' | 'scoring-service' | 'audit-telemetry-service';
+/** The services behind the gateway, by their deployment name (services/registry.json). */
+export type ServiceName = string;
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -19,14 +20,15 @@ export interface GatewayService {
   readonly containerPort: number;
 }
 
-/** Every service reachable through the gateway, in a stable order (the order clusters are rendered in). */
-export const SERVICES: readonly GatewayService[] = [
-  { name: 'auth-service', localPort: 3001, containerPort: 8080 },
-  { name: 'user-service', localPort: 3002, containerPort: 8080 },
-  { name: 'case-service', localPort: 3003, containerPort: 8080 },
-  { name: 'scoring-service', localPort: 3004, containerPort: 8080 },
-  { name: 'audit-telemetry-service', localPort: 3005, containerPort: 8080 },
-];
+/** Every container of the platform's services listens here. */
+export const CONTAINER_PORT = 8080;
+
+/** Every service reachable through the gateway, in the registry's order (the order clusters are rendered in). */
+export const SERVICES: readonly GatewayService[] = SERVICE_REGISTRY.map((service) => ({
+  name: service.name,
+  localPort: service.port,
+  containerPort: CONTAINER_PORT,
+}));
 
 /**
  * The gateway's own ports. The admin interface is bound to loopback only: it can stop Envoy. In a container
@@ -69,14 +71,9 @@ export interface ServiceRoute {
 }
 
 /** Everything the gateway forwards. Any other path (including `/internal/...`) is answered 404 by Envoy. */
-export const SERVICE_ROUTES: readonly ServiceRoute[] = [
-  { name: 'auth', pathPrefix: '/v1/auth', service: 'auth-service' },
-  { name: 'users', pathPrefix: '/v1/users', service: 'user-service' },
-  { name: 'cases-v1', pathPrefix: '/v1/cases', service: 'case-service' },
-  { name: 'cases-v2', pathPrefix: '/v2/cases', service: 'case-service' },
-  { name: 'scoring', pathPrefix: '/v1/scoring', service: 'scoring-service' },
-  { name: 'audit', pathPrefix: '/v1/audit', service: 'audit-telemetry-service' },
-];
+export const SERVICE_ROUTES: readonly ServiceRoute[] = SERVICE_REGISTRY.flatMap((service) =>
+  service.routes.map((route) => ({ name: route.name, pathPrefix: route.pathPrefix, service: service.name })),
+);
 
 /** One exact method and path. */
 export interface Endpoint {

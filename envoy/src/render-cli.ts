@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServiceName } from './gateway.ts';
+import { SERVICE_NAMES } from './service-registry.ts';
 import { renderHelmBootstrapTemplate } from './helm-template.ts';
 import {
   composeTarget,
@@ -16,7 +17,7 @@ import {
 export const USAGE = `usage: node envoy/src/render-cli.ts --target local|kubernetes|compose|helm [--out <file>]
   [--listener-port N] [--admin-port N] [--issuer S] [--audience S] [--login-limit N]
   [--otlp-collector HOST:PORT]
-  local:      [--auth-port N] [--user-port N] [--case-port N] [--scoring-port N] [--audit-port N]
+  local:      [--<service>-port N] for each service of services/registry.json, e.g. --case-service-port 4003
   kubernetes: --release NAME [--namespace NS]
   compose:    services by their Compose names
   helm:       [--traced]  the Helm chart's template (its release values are Go template actions)
@@ -27,13 +28,10 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const PORT_FLAGS: Readonly<Record<string, ServiceName>> = {
-  'auth-port': 'auth-service',
-  'user-port': 'user-service',
-  'case-port': 'case-service',
-  'scoring-port': 'scoring-service',
-  'audit-port': 'audit-telemetry-service',
-};
+/** `--<service>-port N` for each registered service, e.g. `--case-service-port 4003`. */
+const PORT_FLAGS: Readonly<Record<string, ServiceName>> = Object.fromEntries(
+  SERVICE_NAMES.map((service) => [`${service}-port`, service]),
+);
 
 export interface RenderCommand {
   /** What is rendered: a target's bootstrap, or the Helm chart's template of it. */

@@ -172,11 +172,11 @@ export function localTarget(options: LocalTargetOptions = {}): RenderTarget {
     replicas: Object.fromEntries(
       Object.entries(options.replicaPorts ?? {}).map(([name, ports]) => [
         name,
-        ports.map((port) => ({ host: '127.0.0.1', port })),
+        (ports ?? []).map((port) => ({ host: '127.0.0.1', port })),
       ]),
     ),
     // Only where there is an instance to fail over to; a single instance is routed to regardless.
-    healthChecks: Object.values(options.replicaPorts ?? {}).some((ports) => ports.length > 0),
+    healthChecks: Object.values(options.replicaPorts ?? {}).some((ports) => (ports ?? []).length > 0),
   };
 }
 
@@ -503,7 +503,7 @@ export function publicEndpoints(target: RenderTarget): readonly Endpoint[] {
 }
 
 function jwtAuthentication(target: RenderTarget): JsonObject {
-  const jwks = target.upstreams[JWT_POLICY.jwksService];
+  const jwks = upstreamOf(target, JWT_POLICY.jwksService);
   return {
     '@type': TYPE.jwtAuthn,
     providers: {
@@ -850,7 +850,7 @@ function accessLog(traced: boolean): JsonObject {
 }
 
 function cluster(name: ServiceName, target: RenderTarget): JsonObject {
-  const upstream = target.upstreams[name];
+  const upstream = upstreamOf(target, name);
   return {
     name,
     type: target.upstreamDiscovery,
@@ -950,7 +950,7 @@ function checkTarget(target: RenderTarget): void {
     }
   }
   for (const service of SERVICES) {
-    const upstream = target.upstreams[service.name];
+    const upstream = upstreamOf(target, service.name);
     checkPort(service.name, upstream.port);
     if (target.upstreamDiscovery === 'STATIC' && isIP(upstream.host) === 0) {
       throw new Error(
@@ -987,4 +987,11 @@ function checkRateLimits(policy: RateLimitPolicy): RateLimitPolicy {
     throw new Error('loginTrackedClients must be a positive integer');
   }
   return policy;
+}
+
+/** Where a registered service is reached on this target; every service of the registry must have one. */
+function upstreamOf(target: RenderTarget, name: ServiceName): Upstream {
+  const upstream = target.upstreams[name];
+  if (!upstream) throw new Error(`the render target has no upstream for ${name}`);
+  return upstream;
 }

@@ -507,7 +507,7 @@ describe('renderEnvoyConfig', function () {
         '18181',
         '--admin-port',
         '19191',
-        '--auth-port',
+        '--auth-service-port',
         '14001',
       ]);
       expect(result.code, result.stderr).to.equal(0);

@@ -9,13 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { killGroup, onRelease, say, trackGroup, withDeadline } from './lifecycle.ts';
 import { firstOk, freePort } from './net.ts';
 import { platformPids, processStartedAt } from './process-stats.ts';
-import { READY_TIMEOUT_S, ROOT, RUNTIME, SERVICE_NAMES, SERVICE_PORT_NAMES } from './settings.ts';
+import { READY_TIMEOUT_S, ROOT, RUNTIME, SERVICE_NAMES, portVariable } from './settings.ts';
 
 export { SERVICE_NAMES };
 
-const PORT_NAMES = ['GATEWAY_PORT', 'GATEWAY_ADMIN_PORT', ...Object.values(SERVICE_PORT_NAMES)] as const;
-type PortName = (typeof PORT_NAMES)[number];
-export type Ports = Readonly<Record<PortName, number>>;
+const PORT_NAMES = ['GATEWAY_PORT', 'GATEWAY_ADMIN_PORT', ...SERVICE_NAMES.map(portVariable)];
+/** Every port the platform's run listens on, by the variable dev.ts reads it from. */
+export type Ports = Readonly<Record<string, number>> & { GATEWAY_PORT: number; GATEWAY_ADMIN_PORT: number };
 
 /** How often each service's /readyz is asked while the platform starts (the resolution of ready_ms). */
 const READY_POLL_MS = 25;
@@ -34,16 +34,16 @@ export interface Platform {
 }
 
 export async function freePorts(): Promise<Ports> {
-  const ports: Partial<Record<PortName, number>> = {};
+  const ports: Record<string, number> = {};
   for (const name of PORT_NAMES) ports[name] = await freePort();
-  return ports as Ports;
+  return { ...ports, GATEWAY_PORT: ports.GATEWAY_PORT!, GATEWAY_ADMIN_PORT: ports.GATEWAY_ADMIN_PORT! };
 }
 
 function readinessUrls(ports: Ports): [string, string][] {
   return [
     ...SERVICE_NAMES.map((name): [string, string] => [
       name,
-      `http://127.0.0.1:${ports[SERVICE_PORT_NAMES[name]]}/readyz`,
+      `http://127.0.0.1:${ports[portVariable(name)]}/readyz`,
     ]),
     ['envoy', `http://127.0.0.1:${ports.GATEWAY_ADMIN_PORT}/ready`],
   ];

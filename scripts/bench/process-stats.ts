@@ -165,9 +165,7 @@ export function processReport(
     const after = loaded.find((snapshot) => snapshot.pid === pid);
     const name = (before ?? after)!.name;
     const peak = after?.peak_rss_mb ?? before?.peak_rss_mb ?? null;
-    const limit = (SERVICE_NAMES as readonly string[]).includes(name)
-      ? chartMemory(name)?.limitMiB
-      : undefined;
+    const limit = SERVICE_NAMES.includes(name) ? chartMemory(name)?.limitMiB : undefined;
     const figures = {
       pid,
       idle_rss_mb: before?.rss_mb ?? null,
@@ -182,7 +180,7 @@ export function processReport(
     return [name, figures] as const;
   });
   const counted = rows
-    .filter(([name]) => name === 'envoy' || (SERVICE_NAMES as readonly string[]).includes(name))
+    .filter(([name]) => name === 'envoy' || SERVICE_NAMES.includes(name))
     .map(([, figures]) => figures);
   return {
     per_process: Object.fromEntries(rows),

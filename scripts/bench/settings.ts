@@ -3,6 +3,7 @@
  * run with exit code 2 before anything starts.
  */
 import { resolve } from 'node:path';
+import { SERVICE_NAMES as REGISTERED_SERVICES } from '@mrp/gateway';
 
 /** The repository's root: where scripts/dev.ts runs from. */
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -115,12 +116,9 @@ export const OVERALL_LIMIT_MS = (() => {
 })();
 
 /** The port of each service, by the variable dev.ts reads it from. */
-export const SERVICE_PORT_NAMES = {
-  'auth-service': 'AUTH_SERVICE_PORT',
-  'user-service': 'USER_SERVICE_PORT',
-  'case-service': 'CASE_SERVICE_PORT',
-  'scoring-service': 'SCORING_SERVICE_PORT',
-  'audit-telemetry-service': 'AUDIT_TELEMETRY_SERVICE_PORT',
-} as const;
+export function portVariable(service: string): string {
+  return `${service.toUpperCase().replaceAll('-', '_')}_PORT`;
+}
 
-export const SERVICE_NAMES = Object.keys(SERVICE_PORT_NAMES) as (keyof typeof SERVICE_PORT_NAMES)[];
+/** The services of services/registry.json, in its order. */
+export const SERVICE_NAMES: readonly string[] = REGISTERED_SERVICES;

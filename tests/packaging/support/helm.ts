@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { SERVICE_NAMES } from '@mrp/gateway';
 
 const exec = promisify(execFile);
 
@@ -108,14 +109,8 @@ export const VALUE_SETS: readonly { readonly name: string; readonly files: reado
   { name: 'kind (values-dev.yaml)', files: ['charts/platform/values-dev.yaml'] },
 ];
 
-/** The platform's five services, which every chart test walks. */
-export const PLATFORM_SERVICES: readonly string[] = [
-  'auth-service',
-  'user-service',
-  'case-service',
-  'scoring-service',
-  'audit-telemetry-service',
-];
+/** The platform's services (services/registry.json), which every chart test walks. */
+export const PLATFORM_SERVICES: readonly string[] = SERVICE_NAMES;
 
 const valueSetRenders = new Map<string, Promise<KubeObject[]>>();
 

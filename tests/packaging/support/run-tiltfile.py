@@ -5,7 +5,9 @@ where Tilt returns a value), so the Tiltfile's own logic runs for real, offline,
 The dialect options are Tilt's: top-level if/for and reassignment, sets, recursion.
 Usage: python run-tiltfile.py <Tiltfile>
 """
+import glob
 import json
+import os
 import sys
 
 import starlark_go
@@ -18,6 +20,13 @@ def _record(fn, **kwargs):
 
 TRIGGER_MODE_AUTO = "auto"
 TRIGGER_MODE_MANUAL = "manual"
+
+def read_json(path, default=None):
+    if path in _json_files:
+        return _json_files[path]
+    if default != None:
+        return default
+    fail("read_json: %s is not a file the stand-in knows" % path)
 
 def allow_k8s_contexts(contexts):
     _record("allow_k8s_contexts", contexts=contexts)
@@ -71,9 +80,21 @@ def local_resource(name, cmd=None, **kwargs):
 '''
 
 
+def json_files(root):
+    """The JSON files a Tiltfile may read with read_json, by their path relative to it."""
+    paths = [os.path.join("services", "registry.json")]
+    paths += [os.path.relpath(found, root) for found in glob.glob(os.path.join(root, "services", "*", "package.json"))]
+    files = {}
+    for relative in paths:
+        with open(os.path.join(root, relative), encoding="utf-8") as handle:
+            files[relative] = json.load(handle)
+    return files
+
+
 def main(path):
     starlark_go.configure_starlark(allow_set=True, allow_global_reassign=True, allow_recursion=True)
     interpreter = starlark_go.Starlark()
+    interpreter.set(_json_files=json_files(os.path.dirname(os.path.abspath(path))))
     with open(path, encoding="utf-8") as source:
         tiltfile = source.read()
     # One module: Starlark freezes a module's globals once it has run, so the stand-ins cannot record into a
