@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { expect } from 'chai';
 import { loadAuthServiceConfig } from '@mrp/auth-service';
 import { loadCaseServiceConfig } from '@mrp/case-service';
-import { ConfigError, DEVELOPMENT_SECRETS } from '@mrp/platform';
+import { SERVICE_REGISTRY } from '@mrp/gateway';
+import { ConfigError, DEVELOPMENT_SECRETS, isDevelopmentSecret } from '@mrp/platform';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const OWN_SECRET = 'a-secret-of-the-deployments-own-0123456789';
@@ -78,13 +79,23 @@ describe('APP_ENV=production refuses development secrets', () => {
     );
     const tilt = readFileSync(resolve(root, 'Tiltfile'), 'utf8');
     const tiltSecrets = [...tilt.matchAll(/'(mrp-dev-[a-z-]+)'/g)].map((match) => match[1]!);
-    const tiltDatabases = [...tilt.matchAll(/\('[a-z-]+', '(mrp_[a-z]+)'\)/g)].map(
-      (match) => `mrp-dev-${match[1]!}`,
+    // Each database of services/registry.json gets the password 'mrp-dev-' + its name there.
+    expect(tilt).to.include("DATABASES = {entry['name']: 'mrp_' + entry['database']");
+    expect(tilt).to.include("password = 'mrp-dev-' + database");
+    const tiltDatabases = SERVICE_REGISTRY.flatMap((service) =>
+      service.database === null ? [] : [`mrp-dev-mrp_${service.database}`],
     );
     expect(composeDefaults).to.have.length.above(2);
     expect(tiltSecrets).to.have.length.above(1);
-    expect(tiltDatabases).to.have.length(3);
-    for (const secret of [...composeDefaults, ...tiltSecrets, ...tiltDatabases])
+    expect(tiltDatabases).to.have.length.above(2);
+    for (const secret of [...composeDefaults, ...tiltSecrets, ...tiltDatabases]) {
       expect(DEVELOPMENT_SECRETS, secret).to.include(secret);
+      expect(isDevelopmentSecret(secret), secret).to.equal(true);
+    }
+    // A service added later is covered by the naming convention alone.
+    expect(isDevelopmentSecret('mrp-dev-mrp_invoice')).to.equal(true);
+    expect(isDevelopmentSecret('mrp-invoice-dev-only')).to.equal(true);
+    expect(isDevelopmentSecret('mrp-development')).to.equal(false);
+    expect(isDevelopmentSecret('s3cret-mrp-dev-x')).to.equal(false);
   });
 });

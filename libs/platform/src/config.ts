@@ -132,7 +132,9 @@ export const env = {
  * The secrets this repository publishes for local use (Compose's defaults, Tilt's fixed Secrets, the dev
  * service client): as public as the dev users' passwords. With APP_ENV=production a service refuses to start
  * with any of them, or with a secret key left at its development default, or with one of them as the
- * password of a URL it is given. tests/integration/dev-secrets.test.ts keeps this list complete.
+ * password of a URL it is given. tests/integration/dev-secrets.test.ts keeps this list complete. The
+ * conventions they follow (`mrp-dev-...`, `...-dev-only`) are refused too, so that a service added later
+ * (make new-service) is covered without an entry here.
  */
 export const DEVELOPMENT_SECRETS: readonly string[] = [
   'dev-case-service-secret',
@@ -147,6 +149,13 @@ export const DEVELOPMENT_SECRETS: readonly string[] = [
   'mrp-dev-mrp_case',
   'mrp-dev-mrp_audit',
 ];
+
+const DEVELOPMENT_SECRET_CONVENTION = /^mrp-dev-|-dev-only$/;
+
+/** Whether a value is one of the repository's published development secrets, or named as they are. */
+export function isDevelopmentSecret(value: string): boolean {
+  return DEVELOPMENT_SECRETS.includes(value) || DEVELOPMENT_SECRET_CONVENTION.test(value);
+}
 
 /** The password of a URL, if it has one. */
 function urlPassword(value: unknown): string | undefined {
@@ -165,13 +174,13 @@ function developmentSecretProblems(spec: ConfigSpec, config: Record<string, unkn
   for (const [name, entry] of Object.entries(spec)) {
     const value = config[name];
     if (entry.secret && typeof value === 'string') {
-      if (DEVELOPMENT_SECRETS.includes(value) || (entry.default !== undefined && value === entry.default))
+      if (isDevelopmentSecret(value) || (entry.default !== undefined && value === entry.default))
         problems.push(
           `${entry.env} is a development secret, which APP_ENV=production refuses: set a secret of your own`,
         );
     }
     const password = urlPassword(value);
-    if (password !== undefined && DEVELOPMENT_SECRETS.includes(password))
+    if (password !== undefined && isDevelopmentSecret(password))
       problems.push(
         `${entry.env} carries a development password, which APP_ENV=production refuses: set a password of your own`,
       );

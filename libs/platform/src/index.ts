@@ -3,6 +3,7 @@ export {
   env,
   ConfigError,
   DEVELOPMENT_SECRETS,
+  isDevelopmentSecret,
   type ConfigKey,
   type ConfigSpec,
   type ConfigOf,

@@ -1,4 +1,4 @@
-import { ConfigError, DEVELOPMENT_SECRETS, env, loadConfig, type ConfigOf, serviceKeys } from '@mrp/platform';
+import { ConfigError, env, isDevelopmentSecret, loadConfig, type ConfigOf, serviceKeys } from '@mrp/platform';
 
 /** Every setting of auth-service: env var, default and meaning. */
 export const authServiceConfigSpec = {
@@ -87,7 +87,7 @@ export function loadAuthServiceConfig(
       problems.push(
         `AUTH_SERVICE_CLIENTS: each entry is name:secret with a secret of at least 16 characters`,
       );
-    } else if (config.appEnv === 'production' && DEVELOPMENT_SECRETS.includes(secret)) {
+    } else if (config.appEnv === 'production' && isDevelopmentSecret(secret)) {
       problems.push(
         `AUTH_SERVICE_CLIENTS: the secret of ${name} is a development secret, which APP_ENV=production refuses`,
       );
