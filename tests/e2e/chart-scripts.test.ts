@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
 import { eventually } from '../support/eventually.ts';
-import { asRecord, request } from '../support/http.ts';
+import { contract, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 import { runChartScript } from '../support/chart-script.ts';
 
@@ -74,7 +74,7 @@ describe("the chart's scripts through the real Envoy", function () {
       const token = await login(platform.url, 'admin');
       const list = await request(`${platform.url}/v2/cases?limit=100`, { token });
       expect(list.status, list.text).to.equal(200);
-      const created = (asRecord(list.body).items as { id: string; title: string }[]).filter((item) =>
+      const created = contract('CaseListV2', list.body).items.filter((item) =>
         item.title.startsWith('Traffic case '),
       );
       expect(created.length, 'every cycle creates one case').to.equal(cycles);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { DevRunner } from '../support/dev-runner.ts';
 import { eventually } from '../support/eventually.ts';
-import { asRecord, request } from '../support/http.ts';
+import { contract, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 
 const answers = async (url: string): Promise<boolean> =>
@@ -93,7 +93,7 @@ describe('the dev runner (scripts/dev.ts)', () => {
     await eventually(
       async () => {
         const page = await request(`${gateway}/v1/cases?limit=50`, { token: viewer });
-        const stored = (asRecord(page.body).items as { title: string }[]).map((item) => item.title);
+        const stored = contract('CaseListV1', page.body).items.map((item) => item.title);
         expect(stored, 'every create has stored its case').to.include.members(titles);
       },
       50,
@@ -110,12 +110,12 @@ describe('the dev runner (scripts/dev.ts)', () => {
 
     // The relay stopped at a safe point: what it had not published yet, the next case-service publishes.
     const admin = await login(gateway, 'admin');
-    const ids = answers.map((answer) => String(asRecord(answer.body).id));
+    const ids = answers.map((answer) => contract('CaseV1', answer.body).id);
     await eventually(async () => {
       for (const id of ids) {
         const audit = await request(`${gateway}/v1/audit?case_id=${id}&type=case_created`, { token: admin });
         expect(audit.status, audit.text).to.equal(200);
-        expect(asRecord(audit.body).items, `case_created of ${id}`).to.have.length(1);
+        expect(contract('AuditEventList', audit.body).items, `case_created of ${id}`).to.have.length(1);
       }
     }, 300);
   });

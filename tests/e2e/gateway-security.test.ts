@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { requestFrom, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { asRecord, request, type HttpResult } from '../support/http.ts';
+import { contract, request, type HttpResult } from '../support/http.ts';
 import { buildUser } from '../support/factories.ts';
 import { login, type RoleName } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
@@ -114,7 +114,7 @@ describe('the platform through the real Envoy', () => {
           token: tokens.admin,
           json: buildUser(),
         });
-        const id = String(asRecord(created.body).id);
+        const { id } = contract('User', created.body);
         const token = tokens[role];
         expectProblem(
           await request(`${gateway.url}/v1/users`, {
@@ -151,7 +151,7 @@ describe('the platform through the real Envoy', () => {
       const { sub } = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as { sub: string };
       const own = await request(`${gateway.url}/v1/users/${sub}`, { token: tokens.viewer });
       expect(own.status).to.equal(200);
-      expect(asRecord(own.body).email).to.equal('viewer@example.com');
+      expect(contract('User', own.body).email).to.equal('viewer@example.com');
     });
   });
 
@@ -163,7 +163,7 @@ describe('the platform through the real Envoy', () => {
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body: new URLSearchParams({ username, password: 'wrong-password' }).toString(),
         });
-        const { request_id: _ignored, ...rest } = asRecord(result.body);
+        const { request_id: _ignored, ...rest } = contract('OAuthError', result.body);
         return { status: result.status, body: rest };
       };
       const [wrongPassword, unknownUser] = [
@@ -190,9 +190,7 @@ describe('the platform through the real Envoy', () => {
       expect(first.headers['content-type']).to.match(/^application\/problem\+json/);
       expect(first.headers['x-ratelimit-limit']).to.be.a('string');
       expect(first.headers['x-ratelimit-remaining']).to.equal('0');
-      expect((JSON.parse(first.body) as { request_id: string }).request_id).to.equal(
-        first.headers['x-request-id'],
-      );
+      expect(contract('Problem', JSON.parse(first.body)).request_id).to.equal(first.headers['x-request-id']);
       // Another client address still gets an answer from auth-service.
       expect((await loginFrom('127.0.0.10')).status).to.equal(400);
     });
@@ -340,7 +338,7 @@ describe('the platform through the real Envoy', () => {
         token: tokens.admin,
         json: buildUser(),
       });
-      const body = asRecord(first.body);
+      const body = contract('User', first.body);
       expectProblem(
         await request(`${gateway.url}/v1/users`, {
           method: 'POST',
@@ -351,7 +349,7 @@ describe('the platform through the real Envoy', () => {
         'email_taken',
       );
       expect(
-        (await request(`${gateway.url}/v1/users/${String(body.id)}`, { token: tokens.admin })).body,
+        (await request(`${gateway.url}/v1/users/${body.id}`, { token: tokens.admin })).body,
       ).to.deep.equal(body);
     });
   });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
 import { eventually } from '../support/eventually.ts';
+import { contract } from '../support/http.ts';
 import { parseHttpFile, sendHttpFile } from '../support/http-file.ts';
 
 const COLLECTION = join(resolve(import.meta.dirname, '..', '..'), 'requests', 'seed-flow.http');
@@ -40,12 +41,12 @@ describe('the request collection of the seed flow (requests/seed-flow.http) thro
       'read 200',
       'audit 200',
     ]);
-    const created = sent[2]!.response.body as { id: string; owner_id: string; priority?: string };
-    expect(created.owner_id).to.equal((sent[1]!.response.body as { id: string }).id);
-    expect((sent[3]!.response.body as { id: string }).id).to.equal(created.id);
+    const created = contract('CaseV1', sent[2]!.response.body);
+    expect(created.owner_id).to.equal(contract('User', sent[1]!.response.body).id);
+    expect(contract('CaseV1', sent[3]!.response.body).id).to.equal(created.id);
     // The audit entry arrives through Redis Streams: the last request, as it was sent, again until it lists it.
     const audit = sent[4]!;
-    const token = (sent[0]!.response.body as { access_token: string }).access_token;
+    const token = contract('TokenResponse', sent[0]!.response.body).access_token;
     expect(audit.url).to.equal(`${platform.url}/v1/audit?case_id=${created.id}`);
     await eventually(async () => {
       const answer = await fetch(audit.url, { headers: { authorization: `Bearer ${token}` } });

@@ -1,26 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import type { AuditEvent } from '@mrp/schemas';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
 import { eventually } from '../support/eventually.ts';
-import { asRecord, request } from '../support/http.ts';
+import { contract, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { curl } from '../support/curl.ts';
 
-interface AuditItem {
-  id: string;
-  type: string;
-  source: string;
-  subject: string;
-  request_id: string | null;
-}
-
 /** Every audit item about one case, read through the gateway. */
-async function auditOf(gateway: string, token: string, caseId: string): Promise<AuditItem[]> {
+async function auditOf(gateway: string, token: string, caseId: string): Promise<AuditEvent[]> {
   const result = await request(`${gateway}/v1/audit?case_id=${caseId}&limit=100`, { token });
   expect(result.status, result.text).to.equal(200);
-  return asRecord(result.body).items as AuditItem[];
+  return contract('AuditEventList', result.body).items;
 }
 
 describe("the seed's case and audit calls through Envoy", () => {
@@ -43,7 +36,7 @@ describe("the seed's case and audit calls through Envoy", () => {
       '-d',
       'username=admin@example.com&password=admin123',
     ]);
-    const token = (JSON.parse(login.body) as { access_token: string }).access_token;
+    const token = contract('TokenResponse', JSON.parse(login.body)).access_token;
     const user = await curl([
       '-X',
       'POST',
@@ -55,7 +48,7 @@ describe("the seed's case and audit calls through Envoy", () => {
       '-d',
       '{"email":"new@example.com","role":"viewer","full_name":"New User"}',
     ]);
-    const userId = (JSON.parse(user.body) as { id: string }).id;
+    const userId = contract('User', JSON.parse(user.body)).id;
 
     const createCase = () =>
       curl([
@@ -73,7 +66,7 @@ describe("the seed's case and audit calls through Envoy", () => {
       ]);
     const first = await createCase();
     expect(first.status, first.body).to.equal(201);
-    const created = JSON.parse(first.body) as Record<string, unknown>;
+    const created = contract('CaseV1', JSON.parse(first.body));
     expect(created).to.include({ title: 'Investigate', owner_id: userId, status: 'SCORED' });
     expect(created).not.to.have.property('priority');
 
@@ -85,8 +78,8 @@ describe("the seed's case and audit calls through Envoy", () => {
     await eventually(async () => {
       const audit = await curl(['-X', 'GET', `${base}/v1/audit`, '-H', `Authorization: Bearer ${token}`]);
       expect(audit.status).to.equal(200);
-      const items = (JSON.parse(audit.body) as { items: AuditItem[] }).items.filter(
-        (item) => item.subject === `case:${String(created.id)}`,
+      const items = contract('AuditEventList', JSON.parse(audit.body)).items.filter(
+        (item) => item.subject === `case:${created.id}`,
       );
       expect(items.map((item) => `${item.source}:${item.type}`)).to.include.members([
         'case-service:case_created',
@@ -107,13 +100,13 @@ describe("the seed's case and audit calls through Envoy", () => {
       json: { title: 'Urgent', owner_id: randomUUID(), priority: 'critical' },
     });
     expect(result.status, result.text).to.equal(201);
-    const id = String(asRecord(result.body).id);
-    expect(asRecord((await request(`${full.url}/v1/cases/${id}`, { token })).body)).not.to.have.property(
-      'priority',
-    );
-    expect(asRecord((await request(`${full.url}/v2/cases/${id}`, { token })).body).priority).to.equal(
-      'critical',
-    );
+    const { id } = contract('CaseV2', result.body);
+    expect(
+      contract('CaseV1', (await request(`${full.url}/v1/cases/${id}`, { token })).body),
+    ).not.to.have.property('priority');
+    expect(
+      contract('CaseV2', (await request(`${full.url}/v2/cases/${id}`, { token })).body).priority,
+    ).to.equal('critical');
     expectProblem(
       await request(`${full.url}/v2/cases`, {
         method: 'POST',
@@ -185,12 +178,15 @@ describe('idempotency and scoring faults through Envoy', () => {
     );
     for (const result of results) expect(result.status, result.text).to.be.oneOf([201, 409]);
     const ids = new Set(
-      results.filter((result) => result.status === 201).map((result) => asRecord(result.body).id),
+      results.filter((result) => result.status === 201).map((result) => contract('CaseV1', result.body).id),
     );
     expect(ids.size).to.equal(1);
-    const listed = asRecord((await request(`${full.url}/v1/cases?owner_id=${ownerId}`, { token })).body);
+    const listed = contract(
+      'CaseListV1',
+      (await request(`${full.url}/v1/cases?owner_id=${ownerId}`, { token })).body,
+    );
     expect(listed.items).to.have.length(1);
-    const id = String([...ids][0]);
+    const id = [...ids][0]!;
     await eventually(async () => {
       const items = await auditOf(full.url, admin, id);
       expect(items.filter((item) => item.type === 'case_created')).to.have.length(1);
@@ -211,16 +207,18 @@ describe('idempotency and scoring faults through Envoy', () => {
         json: { title: `Outage ${i}`, owner_id: randomUUID() },
       });
       expect(result.status, result.text).to.equal(201);
-      expect(asRecord(result.body).status).to.equal('PENDING_SCORE');
-      pending.push(String(asRecord(result.body).id));
+      const created = contract('CaseV2', result.body);
+      expect(created.status).to.equal('PENDING_SCORE');
+      pending.push(created.id);
     }
     await full.restartScoring({ down: false });
     expect(full.scoring.port).to.equal(port);
     await eventually(async () => {
       for (const id of pending) {
-        expect(asRecord((await request(`${full.url}/v2/cases/${id}`, { token })).body).status, id).to.equal(
-          'SCORED',
-        );
+        expect(
+          contract('CaseV2', (await request(`${full.url}/v2/cases/${id}`, { token })).body).status,
+          id,
+        ).to.equal('SCORED');
         const types = (await auditOf(full.url, admin, id)).map((item) => item.type);
         expect(types).to.include.members(['case_created', 'score_pending', 'score_updated']);
       }
@@ -256,7 +254,7 @@ describe('with Redis unreachable during creates, no event is lost or stored twic
         json: { title: `During outage ${i}`, owner_id: randomUUID() },
       });
       expect(result.status, result.text).to.equal(201);
-      ids.push(String(asRecord(result.body).id));
+      ids.push(contract('CaseV1', result.body).id);
     }
     await proxy.start();
     await eventually(async () => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { curl } from '../support/curl.ts';
+import { contract } from '../support/http.ts';
 
 /**
  * The seed README's login and create-user calls, run with curl exactly as written; only the gateway's
@@ -28,7 +29,7 @@ describe("the seed's example flow through Envoy, with curl", () => {
       'username=admin@example.com&password=admin123',
     ]);
     expect(login.status, login.body).to.equal(200);
-    const token = (JSON.parse(login.body) as { access_token: string }).access_token;
+    const token = contract('TokenResponse', JSON.parse(login.body)).access_token;
 
     const create = await curl([
       '-X',
@@ -42,18 +43,14 @@ describe("the seed's example flow through Envoy, with curl", () => {
       '{"email":"new@example.com","role":"viewer","full_name":"New User"}',
     ]);
     expect(create.status, create.body).to.equal(201);
-    const user = JSON.parse(create.body) as Record<string, unknown>;
+    const user = contract('User', JSON.parse(create.body));
     expect(user).to.include({ email: 'new@example.com', role: 'viewer', full_name: 'New User' });
     expect(user.id).to.match(/^[0-9a-f-]{36}$/);
     expect(create.body).not.to.match(/password_hash|argon2/i);
     expect(user).not.to.have.any.keys('password', 'password_hash');
 
-    const fetched = await curl([
-      `${base}/v1/users/${String(user.id)}`,
-      '-H',
-      `Authorization: Bearer ${token}`,
-    ]);
+    const fetched = await curl([`${base}/v1/users/${user.id}`, '-H', `Authorization: Bearer ${token}`]);
     expect(fetched.status).to.equal(200);
-    expect(JSON.parse(fetched.body)).to.deep.equal(user);
+    expect(contract('User', JSON.parse(fetched.body))).to.deep.equal(user);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { asRecord, request } from '../support/http.ts';
+import { contract, request } from '../support/http.ts';
 import { eventually } from '../support/eventually.ts';
 import { buildUser } from '../support/factories.ts';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
@@ -32,7 +32,7 @@ describe('token revocation, through the real Envoy', function () {
       body: new URLSearchParams({ grant_type: 'password', username: email, password }).toString(),
     });
     expect(result.status, result.text).to.equal(200);
-    return String(asRecord(result.body).access_token);
+    return contract('TokenResponse', result.body).access_token;
   };
   const createUser = async (role: string, password: string) => {
     const created = await request(`${full.url}/v1/users`, {
@@ -41,7 +41,7 @@ describe('token revocation, through the real Envoy', function () {
       json: buildUser({ role, password }),
     });
     expect(created.status, created.text).to.equal(201);
-    return asRecord(created.body) as { id: string; email: string };
+    return contract('User', created.body);
   };
   /** The answers of one call to each kind of service: case-service, audit, scoring's model, user-service. */
   const statuses = async (token: string, userId: string) => [
@@ -68,8 +68,7 @@ describe('token revocation, through the real Envoy', function () {
       expect((await request(`${full.url}/v1/audit?limit=1`, { token: before })).status).to.equal(401);
     });
     const refused = await request(`${full.url}/v1/cases?limit=1`, { token: before });
-    expectProblem(refused, 401);
-    expect(asRecord(refused.body).detail).to.include('revoked');
+    expect(expectProblem(refused, 401).detail).to.include('revoked');
 
     const after = await loginAs(user.email, 'analyst-password-1');
     expect(await statuses(after, user.id)).to.deep.equal([200, 200, 200]);

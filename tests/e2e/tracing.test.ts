@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { DevRunner } from '../support/dev-runner.ts';
 import { eventually } from '../support/eventually.ts';
-import { asRecord, request } from '../support/http.ts';
+import { contract, request } from '../support/http.ts';
 import { login } from '../support/platform.ts';
 import { freePort } from '../support/ports.ts';
 import { decodeTraceExport, type ProtobufSpan } from '../support/otlp-protobuf.ts';
@@ -139,12 +139,12 @@ async function createCase(gateway: string): Promise<{ caseId: string; requestId:
     method: 'POST',
     token,
     headers: { 'idempotency-key': `trace-${randomBytes(4).toString('hex')}` },
-    json: { title: 'Traced', owner_id: asRecord(owner.body).id },
+    json: { title: 'Traced', owner_id: contract('User', owner.body).id },
   });
   expect(created.status, created.text).to.equal(201);
   const requestId = created.headers.get('x-request-id');
   expect(requestId).to.be.a('string');
-  return { caseId: String(asRecord(created.body).id), requestId: requestId! };
+  return { caseId: contract('CaseV1', created.body).id, requestId: requestId! };
 }
 
 describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function () {
@@ -254,9 +254,9 @@ describe('tracing through the platform (scripts/dev.ts, Envoy, OTLP)', function 
           token,
         });
         expect(audit.status, audit.text).to.equal(200);
-        const items = asRecord(audit.body).items as Record<string, unknown>[];
+        const { items } = contract('AuditEventList', audit.body);
         expect(items).to.have.length(1);
-        expect(String(items[0]!.traceparent)).to.match(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
+        expect(items[0]!.traceparent).to.match(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
       }, 100);
 
       // Latency buckets carry exemplars: the create request's bucket points at its trace.

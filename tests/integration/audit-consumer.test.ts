@@ -10,7 +10,7 @@ import {
 } from '@mrp/audit-telemetry-service';
 import { appendEvent, createRedis, EVENT_FIELD, type EventEnvelope, type Redis } from '@mrp/events';
 import { createLogger, listen, type RunningServer } from '@mrp/platform';
-import { asRecord, request } from '../support/http.ts';
+import { contract, request } from '../support/http.ts';
 import { LogCapture } from '../support/log-capture.ts';
 import { freePort } from '../support/ports.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
@@ -242,7 +242,7 @@ describe('audit-telemetry-service consumer: every event stored exactly once (rea
       await eventually(async () => {
         const notReady = await request(`${url}/readyz`);
         expect(notReady.status).to.equal(503);
-        expect(asRecord(asRecord(notReady.body).checks).redis).to.equal('failed');
+        expect(contract('Health', notReady.body).checks?.redis).to.equal('failed');
       });
       expect((await request(`${url}/healthz`)).status).to.equal(200);
       // Producers still reach Redis; only this service has lost it.

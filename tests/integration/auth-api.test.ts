@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createAuthService, generateSigningKeyPem, loadAuthServiceConfig } from '@mrp/auth-service';
 import { createLogger, listen } from '@mrp/platform';
-import { asRecord, request, type HttpResult } from '../support/http.ts';
+import type { OAuthError } from '@mrp/schemas';
+import { contract, request, type HttpResult } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
 import { AUDIENCE, ISSUER, login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
@@ -17,11 +18,11 @@ const form = (fields: Record<string, string> | string) => ({
   body: typeof fields === 'string' ? fields : new URLSearchParams(fields).toString(),
 });
 
-function expectOAuthError(result: HttpResult, status: number, error: string): Record<string, unknown> {
+function expectOAuthError(result: HttpResult, status: number, error: OAuthError['error']): OAuthError {
   expect(result.status, result.text).to.equal(status);
   expect(result.headers.get('content-type')).to.match(/^application\/json/);
   expect(result.headers.get('cache-control')).to.equal('no-store');
-  const body = asRecord(result.body);
+  const body = contract('OAuthError', result.body);
   expect(body.error).to.equal(error);
   expect(body.error_description).to.be.a('string').and.not.empty;
   expect(body.request_id).to.equal(result.headers.get('x-request-id'));
@@ -46,9 +47,9 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       const result = await request(loginUrl, form({ username: 'admin@example.com', password: 'admin123' }));
       expect(result.status, result.text).to.equal(200);
       expect(result.headers.get('cache-control')).to.equal('no-store');
-      const body = asRecord(result.body);
+      const body = contract('TokenResponse', result.body);
       expect(body).to.include({ token_type: 'Bearer', expires_in: 900 });
-      const token = String(body.access_token);
+      const token = body.access_token;
       const header = decodeProtectedHeader(token);
       const claims = decodeJwt(token);
       expect(header.alg).to.equal('ES256');
@@ -93,7 +94,7 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
         form({ grant_type: 'password', username: 'viewer@example.com', password: 'viewer123' }),
       );
       expect(result.status).to.equal(200);
-      expect(decodeJwt(String(asRecord(result.body).access_token)).roles).to.deep.equal(['viewer']);
+      expect(decodeJwt(contract('TokenResponse', result.body).access_token).roles).to.deep.equal(['viewer']);
     });
 
     it('a wrong password and an unknown user get the same answer', async () => {
@@ -179,7 +180,7 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
         }),
       );
       expect(result.status, result.text).to.equal(200);
-      const claims = decodeJwt(String(asRecord(result.body).access_token));
+      const claims = decodeJwt(contract('TokenResponse', result.body).access_token);
       // The services' own audience, which the gateway does not accept: service tokens are for calls
       // between services only.
       expect(claims).to.include({ sub: 'service:case-service', iss: ISSUER, aud: 'mrp-services' });
@@ -226,7 +227,7 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
       const routed = await request(`${platform.authUrl}/v1/auth/.well-known/jwks.json`);
       expect(direct.status).to.equal(200);
       expect(routed.body).to.deep.equal(direct.body);
-      const keys = asRecord(direct.body).keys as Record<string, unknown>[];
+      const { keys } = contract('Jwks', direct.body);
       expect(keys).to.have.length(1);
       expect(keys[0]).to.include({
         kty: 'EC',
@@ -284,7 +285,10 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
         json: { email: 'ANALYST@example.com', password: 'analyst123' },
       });
       expect(result.status, result.text).to.equal(200);
-      expect(result.body).to.include({ email: 'analyst@example.com', role: 'analyst' });
+      expect(contract('VerifiedIdentity', result.body)).to.include({
+        email: 'analyst@example.com',
+        role: 'analyst',
+      });
     });
 
     it("another service's token (case-service's, or a client with no scope) cannot: 403, the password unchecked", async () => {
@@ -295,8 +299,8 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
           token,
           json: { email: 'analyst@example.com', password: 'analyst123' },
         });
-        expectProblem(result, 403, 'forbidden');
-        expect(asRecord(result.body).detail, client).to.include('users:verify-credentials');
+        const problem = expectProblem(result, 403, 'forbidden');
+        expect(problem.detail, client).to.include('users:verify-credentials');
       }
     });
   });
@@ -317,8 +321,8 @@ describe('auth-service (in-process, real user-service and Postgres)', () => {
     });
 
     it('publishes the previous key beside the signing key, and tokens signed by either are accepted', async () => {
-      const jwks = asRecord((await request(`${rotating.authUrl}/.well-known/jwks.json`)).body);
-      expect((jwks.keys as unknown[]).length).to.equal(2);
+      const jwks = contract('Jwks', (await request(`${rotating.authUrl}/.well-known/jwks.json`)).body);
+      expect(jwks.keys.length).to.equal(2);
       const signedByPrevious = await (await signerFor(previousKeyFile))({ roles: ['analyst'] });
       expect((await request(`${rotating.userUrl}/v1/users`, { token: signedByPrevious })).status).to.equal(
         200,

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { asRecord, request } from '../support/http.ts';
+import type { CaseV2 } from '@mrp/schemas';
+import { contract, request } from '../support/http.ts';
 import { startTestCaseService, type TestCaseService } from '../support/case-platform.ts';
 import { eventually } from '../support/eventually.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -54,10 +55,10 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
       headers: { 'idempotency-key': randomUUID() },
     });
     expect(result.status, result.text).to.equal(201);
-    return asRecord(result.body);
+    return contract('CaseV2', result.body);
   };
 
-  const eventTypes = async (caseId: unknown) =>
+  const eventTypes = async (caseId: string) =>
     (
       await db.query<{ type: string }>(
         "SELECT payload->>'type' AS type FROM outbox WHERE aggregate_id = $1 ORDER BY id",
@@ -70,10 +71,10 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
     return Number(/^scoring_client_breaker_state(?:\{[^}]*\})? (\d)/m.exec(text)?.[1]);
   };
 
-  const allScored = async (ids: unknown[]) => {
+  const allScored = async (ids: string[]) => {
     for (const id of ids) {
-      const current = asRecord((await request(`${cases.url}/v2/cases/${String(id)}`, { token })).body);
-      expect(current.status, String(id)).to.equal('SCORED');
+      const current = contract('CaseV2', (await request(`${cases.url}/v2/cases/${id}`, { token })).body);
+      expect(current.status, id).to.equal('SCORED');
       expect(await eventTypes(id)).to.include('score_updated');
     }
   };
@@ -81,7 +82,8 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
   it('with scoring up, a new case is SCORED with the model version and reasons, and score_updated is emitted', async () => {
     const created = await createCase({ amount: 25_000, prior_incidents: 2 });
     expect(created.status).to.equal('SCORED');
-    const score = asRecord(created.score);
+    expect(created.score, 'the score of a SCORED case').not.to.equal(null);
+    const score = created.score!;
     expect(score.value).to.be.within(0, 1);
     expect(score.model_version).to.be.a('string').and.not.empty;
     expect(score.reasons).to.be.an('array').that.is.not.empty;
@@ -89,7 +91,7 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
   });
 
   it('a keyed create stores its answer with the score: the answer, its replay and a read show the same case', async () => {
-    for (const version of ['v1', 'v2']) {
+    for (const version of ['v1', 'v2'] as const) {
       const key = randomUUID();
       const body = {
         title: 'Answer',
@@ -105,13 +107,12 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
         });
       const first = await send();
       expect(first.status, first.text).to.equal(201);
-      expect(asRecord(first.body).status).to.equal('SCORED');
+      const answer = contract(version === 'v1' ? 'CaseV1' : 'CaseV2', first.body);
+      expect(answer.status).to.equal('SCORED');
       const replay = await send();
       expect(replay.headers.get('idempotent-replayed')).to.equal('true');
       expect(replay.body, version).to.deep.equal(first.body);
-      const read = await request(`${cases.url}/${version}/cases/${String(asRecord(first.body).id)}`, {
-        token,
-      });
+      const read = await request(`${cases.url}/${version}/cases/${answer.id}`, { token });
       expect(read.body, version).to.deep.equal(first.body);
     }
   });
@@ -142,9 +143,9 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
       let id = '';
       await eventually(async () => {
         const page = await request(`${slowCases.url}/v2/cases?owner_id=${body.owner_id}`, { token });
-        const items = asRecord(page.body).items as Record<string, unknown>[];
+        const { items } = contract('CaseListV2', page.body);
         expect(items).to.have.length(1);
-        id = String(items[0]!.id);
+        id = items[0]!.id;
       });
       const closed = await request(`${slowCases.url}/v2/cases/${id}`, {
         method: 'PATCH',
@@ -154,8 +155,9 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
       expect(closed.status, closed.text).to.equal(200);
       const first = await creating;
       expect(first.status, first.text).to.equal(201);
-      expect(asRecord(first.body).status).to.equal('CLOSED');
-      expect(asRecord(first.body).score).to.be.an('object');
+      const answer = contract('CaseV2', first.body);
+      expect(answer.status).to.equal('CLOSED');
+      expect(answer.score).to.be.an('object');
       const replay = await send();
       expect(replay.headers.get('idempotent-replayed')).to.equal('true');
       expect(replay.body).to.deep.equal(first.body);
@@ -170,7 +172,7 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
   it('with scoring stopped, creates still succeed as PENDING_SCORE, the breaker opens, and recovery scores them all', async () => {
     await scoring!.stop();
     scoring = undefined;
-    const pending: Record<string, unknown>[] = [];
+    const pending: CaseV2[] = [];
     for (let i = 0; i < 6; i += 1) pending.push(await createCase());
     for (const created of pending) {
       expect(created.status).to.equal('PENDING_SCORE');
@@ -194,7 +196,7 @@ describe('case scoring through timeouts, retries, breaker and bulkhead', () => {
     });
     // The breaker counts a rolling window that still holds the recovery's successes: keep creating
     // (bounded) until the failures outweigh them and it opens.
-    const pending: Record<string, unknown>[] = [];
+    const pending: CaseV2[] = [];
     for (let i = 0; i < 20 && (await breakerState()) !== 2; i += 1) {
       const created = await createCase();
       expect(created.status).to.equal('PENDING_SCORE');
@@ -282,7 +284,7 @@ describe('the bulkhead towards scoring', () => {
     );
     const statuses = results.map((result) => {
       expect(result.status, result.text).to.equal(201);
-      return String(asRecord(result.body).status);
+      return contract('CaseV1', result.body).status;
     });
     expect(statuses).to.include('SCORED');
     expect(statuses).to.include('PENDING_SCORE');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import pg from 'pg';
 import { buildCase } from '../support/factories.ts';
-import { asRecord, request, type HttpResult } from '../support/http.ts';
+import { contract, request, type HttpResult } from '../support/http.ts';
 import { startTestCaseService, type TestCaseService } from '../support/case-platform.ts';
 import { login, startTestPlatform, type RoleName, type TestPlatform } from '../support/platform.ts';
 import { freePort } from '../support/ports.ts';
@@ -55,21 +55,23 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
         { key: `case-${randomUUID()}` },
       );
       expect(result.status, result.text).to.equal(201);
-      const body = asRecord(result.body);
+      const body = contract('CaseV1', result.body);
       expect(body).to.include({ title: 'Investigate', owner_id: ownerId, description: null });
       expect(body).not.to.have.property('priority');
       expect(body.status).to.be.oneOf(['SCORED', 'PENDING_SCORE']);
-      expect(result.headers.get('location')).to.equal(`/v1/cases/${String(body.id)}`);
+      expect(result.headers.get('location')).to.equal(`/v1/cases/${body.id}`);
     });
 
     it('v2 stores a priority; v1 reads of that case omit it, v2 reads show it', async () => {
-      const created = asRecord((await create('v2', buildCase({ priority: 'critical' }))).body);
+      const created = contract('CaseV2', (await create('v2', buildCase({ priority: 'critical' }))).body);
       expect(created.priority).to.equal('critical');
-      const v1 = asRecord(
-        (await request(`${cases.url}/v1/cases/${String(created.id)}`, { token: tokens.viewer })).body,
+      const v1 = contract(
+        'CaseV1',
+        (await request(`${cases.url}/v1/cases/${created.id}`, { token: tokens.viewer })).body,
       );
-      const v2 = asRecord(
-        (await request(`${cases.url}/v2/cases/${String(created.id)}`, { token: tokens.viewer })).body,
+      const v2 = contract(
+        'CaseV2',
+        (await request(`${cases.url}/v2/cases/${created.id}`, { token: tokens.viewer })).body,
       );
       expect(v1).not.to.have.property('priority');
       expect(v2.priority).to.equal('critical');
@@ -78,10 +80,11 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
     });
 
     it('v2 defaults the priority to medium, and v1 ignores any priority it is sent', async () => {
-      expect(asRecord((await create('v2', buildCase())).body).priority).to.equal('medium');
-      const fromV1 = asRecord((await create('v1', buildCase({ priority: 'not-even-valid' }))).body);
-      const v2 = asRecord(
-        (await request(`${cases.url}/v2/cases/${String(fromV1.id)}`, { token: tokens.viewer })).body,
+      expect(contract('CaseV2', (await create('v2', buildCase())).body).priority).to.equal('medium');
+      const fromV1 = contract('CaseV1', (await create('v1', buildCase({ priority: 'not-even-valid' }))).body);
+      const v2 = contract(
+        'CaseV2',
+        (await request(`${cases.url}/v2/cases/${fromV1.id}`, { token: tokens.viewer })).body,
       );
       expect(v2.priority).to.equal('medium');
     });
@@ -91,7 +94,7 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
     });
 
     it('writes case_created to the outbox in the same transaction as the case', async () => {
-      const created = asRecord((await create('v1', buildCase())).body);
+      const created = contract('CaseV1', (await create('v1', buildCase())).body);
       expect(
         await count(
           "SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1 AND payload->>'type' = 'case_created'",
@@ -130,8 +133,8 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
     it('keys are scoped to the caller: another user with the same key gets a case of their own', async () => {
       const key = `key-${randomUUID()}`;
       const body = buildCase();
-      const byAnalyst = asRecord((await create('v1', body, { key, token: tokens.analyst })).body);
-      const byAdmin = asRecord((await create('v1', body, { key, token: tokens.admin })).body);
+      const byAnalyst = contract('CaseV1', (await create('v1', body, { key, token: tokens.analyst })).body);
+      const byAdmin = contract('CaseV1', (await create('v1', body, { key, token: tokens.admin })).body);
       expect(byAdmin.id).not.to.equal(byAnalyst.id);
     });
 
@@ -148,7 +151,7 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       for (const conflict of results.filter((result) => result.status === 409))
         expectProblem(conflict, 409, 'idempotency_key_in_flight');
       const ids = new Set(
-        results.filter((result) => result.status === 201).map((result) => asRecord(result.body).id),
+        results.filter((result) => result.status === 201).map((result) => contract('CaseV1', result.body).id),
       );
       expect(ids.size).to.equal(1);
       expect(await count('SELECT count(*) AS n FROM cases WHERE owner_id = $1', [body.owner_id])).to.equal(1);
@@ -162,19 +165,19 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
 
     it('an expired key is forgotten: the same key then creates a new case, whatever the body', async () => {
       const key = `key-${randomUUID()}`;
-      const first = asRecord((await create('v1', buildCase(), { key })).body);
+      const first = contract('CaseV1', (await create('v1', buildCase(), { key })).body);
       await db.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [
         key,
       ]);
       const second = await create('v1', buildCase({ title: 'Another body' }), { key });
       expect(second.status, second.text).to.equal(201);
-      expect(asRecord(second.body).id).not.to.equal(first.id);
+      expect(contract('CaseV1', second.body).id).not.to.equal(first.id);
       expect(second.headers.get('idempotent-replayed')).to.equal(null);
     });
 
     it('the key holds the case it created and the answer it replays', async () => {
       const key = `key-${randomUUID()}`;
-      const created = asRecord((await create('v1', buildCase(), { key })).body);
+      const created = contract('CaseV1', (await create('v1', buildCase(), { key })).body);
       const { rows } = await db.query<{ case_id: string; response_status: number; response_body: unknown }>(
         'SELECT case_id, response_status, response_body FROM idempotency_keys WHERE key = $1',
         [key],
@@ -190,7 +193,7 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       const refused = buildCase({ features: { note: 'a\u0000' } });
       const problem = expectProblem(await create('v2', refused, { key }), 400, 'validation_failed');
       // One error per alternative of the feature's anyOf, every one at that feature.
-      expect(new Set((problem.errors as { pointer: string }[]).map((error) => error.pointer))).to.deep.equal(
+      expect(new Set((problem.errors ?? []).map((error) => error.pointer))).to.deep.equal(
         new Set(['/features/note']),
       );
       expect(await count('SELECT count(*) AS n FROM idempotency_keys WHERE key = $1', [key])).to.equal(0);
@@ -230,7 +233,7 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       const retried = await create('v1', body, { key });
       expect(retried.status, retried.text).to.equal(201);
       expect(retried.headers.get('idempotent-replayed')).to.equal('true');
-      expect(asRecord(retried.body).id).to.equal(stored.rows[0]!.id);
+      expect(contract('CaseV1', retried.body).id).to.equal(stored.rows[0]!.id);
       expect(await count('SELECT count(*) AS n FROM cases WHERE owner_id = $1', [body.owner_id])).to.equal(1);
       const again = await create('v1', body, { key });
       expect(again.body).to.deep.equal(retried.body);
@@ -251,54 +254,56 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
       const created: string[] = [];
       for (const priority of ['low', 'high', 'high', 'critical', 'high']) {
         created.push(
-          String(asRecord((await create('v2', buildCase({ owner_id: owner, priority }))).body).id),
+          contract('CaseV2', (await create('v2', buildCase({ owner_id: owner, priority }))).body).id,
         );
       }
       const seen: string[] = [];
       let url: string | undefined = `${cases.url}/v2/cases?owner_id=${owner}&priority=high&limit=2`;
       while (url) {
-        const page = asRecord((await request(url, { token: tokens.viewer })).body);
-        seen.push(...(page.items as { id: string; priority: string }[]).map((item) => item.id));
+        const answer = await request(url, { token: tokens.viewer });
+        const page = contract('CaseListV2', answer.body);
+        seen.push(...page.items.map((item) => item.id));
         url =
-          typeof page.next_cursor === 'string'
+          page.next_cursor !== null
             ? `${cases.url}/v2/cases?owner_id=${owner}&priority=high&limit=2&cursor=${page.next_cursor}`
             : undefined;
       }
       expect(seen).to.deep.equal([created[4], created[2], created[1]]);
-      const byOwner = asRecord(
+      const byOwner = contract(
+        'CaseListV1',
         (await request(`${cases.url}/v1/cases?owner_id=${owner}&limit=100`, { token: tokens.viewer })).body,
       );
-      expect((byOwner.items as unknown[]).length).to.equal(5);
-      const pending = asRecord(
+      expect(byOwner.items.length).to.equal(5);
+      const pending = contract(
+        'CaseListV1',
         (
           await request(`${cases.url}/v1/cases?owner_id=${owner}&status=PENDING_SCORE`, {
             token: tokens.viewer,
           })
         ).body,
       );
-      expect(
-        (pending.items as { status: string }[]).every((item) => item.status === 'PENDING_SCORE'),
-      ).to.equal(true);
+      expect(pending.items.every((item) => item.status === 'PENDING_SCORE')).to.equal(true);
     });
   });
 
   describe('updating', () => {
     it('closes and reopens a case, emitting case_updated with the changed fields', async () => {
-      const created = asRecord((await create('v2', buildCase())).body);
-      const url = `${cases.url}/v2/cases/${String(created.id)}`;
+      const created = contract('CaseV2', (await create('v2', buildCase())).body);
+      const url = `${cases.url}/v2/cases/${created.id}`;
       const closed = await request(url, {
         method: 'PATCH',
         token: tokens.analyst,
         json: { status: 'CLOSED', priority: 'low' },
       });
       expect(closed.status, closed.text).to.equal(200);
-      expect(closed.body).to.include({ status: 'CLOSED', priority: 'low' });
+      expect(contract('CaseV2', closed.body)).to.include({ status: 'CLOSED', priority: 'low' });
       expectProblem(
         await request(url, { method: 'PATCH', token: tokens.analyst, json: { status: 'CLOSED' } }),
         409,
         'invalid_status_transition',
       );
-      const reopened = asRecord(
+      const reopened = contract(
+        'CaseV2',
         (await request(url, { method: 'PATCH', token: tokens.analyst, json: { status: 'OPEN' } })).body,
       );
       expect(reopened.status).to.be.oneOf(['SCORED', 'PENDING_SCORE']);
@@ -310,14 +315,15 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
     });
 
     it('v1 updates ignore priority', async () => {
-      const created = asRecord((await create('v2', buildCase({ priority: 'high' }))).body);
-      await request(`${cases.url}/v1/cases/${String(created.id)}`, {
+      const created = contract('CaseV2', (await create('v2', buildCase({ priority: 'high' }))).body);
+      await request(`${cases.url}/v1/cases/${created.id}`, {
         method: 'PATCH',
         token: tokens.analyst,
         json: { title: 'Renamed', priority: 'low' },
       });
-      const v2 = asRecord(
-        (await request(`${cases.url}/v2/cases/${String(created.id)}`, { token: tokens.viewer })).body,
+      const v2 = contract(
+        'CaseV2',
+        (await request(`${cases.url}/v2/cases/${created.id}`, { token: tokens.viewer })).body,
       );
       expect(v2).to.include({ title: 'Renamed', priority: 'high' });
     });
@@ -325,10 +331,10 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
 
   describe('RBAC', () => {
     it('a viewer cannot create or update (403); every role reads', async () => {
-      const created = asRecord((await create('v1', buildCase())).body);
+      const created = contract('CaseV1', (await create('v1', buildCase())).body);
       expectProblem(await create('v1', buildCase(), { token: tokens.viewer }), 403, 'forbidden');
       expectProblem(
-        await request(`${cases.url}/v1/cases/${String(created.id)}`, {
+        await request(`${cases.url}/v1/cases/${created.id}`, {
           method: 'PATCH',
           token: tokens.viewer,
           json: { title: 'x' },
@@ -336,9 +342,7 @@ describe('case-service API (in-process, real Postgres and Redis; scoring unreach
         403,
       );
       for (const token of Object.values(tokens)) {
-        expect((await request(`${cases.url}/v1/cases/${String(created.id)}`, { token })).status).to.equal(
-          200,
-        );
+        expect((await request(`${cases.url}/v1/cases/${created.id}`, { token })).status).to.equal(200);
         expect((await request(`${cases.url}/v2/cases`, { token })).status).to.equal(200);
       }
       expectProblem(await request(`${cases.url}/v1/cases`), 401);

@@ -9,15 +9,15 @@ import {
   type ServiceName,
   type ServiceOpenApiDocument,
 } from '@mrp/gateway';
-import { SERVICE_CLIENT_SCOPES, toOpenApiPath } from '@mrp/schemas';
+import { SERVICE_CLIENT_SCOPES, toOpenApiPath, type OpenApiDocument } from '@mrp/schemas';
 import { listen, type RunningServer, type ServiceApp } from '@mrp/platform';
-import { request, asRecord } from '../support/http.ts';
+import { request } from '../support/http.ts';
+import { openApiDocument } from '../support/openapi.ts';
 import { type TestPlatform } from '../support/platform.ts';
 import { startFullPlatform, type FullPlatform } from '../support/full-platform.ts';
 
-function documentedOperations(document: Record<string, unknown>): string[] {
-  const paths = document.paths as Record<string, Record<string, unknown>>;
-  return Object.entries(paths).flatMap(([path, operations]) =>
+function documentedOperations(document: OpenApiDocument): string[] {
+  return Object.entries(document.paths).flatMap(([path, operations]) =>
     Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
   );
 }
@@ -49,7 +49,7 @@ describe('OpenAPI documents match the routes that exist', () => {
     await full.stop();
   });
 
-  const services = (): [string, string, ServiceApp][] => [
+  const services = (): [ServiceName, string, ServiceApp][] => [
     ['auth-service', platform.authUrl, platform.auth.service],
     ['user-service', platform.userUrl, platform.user.service],
     ['case-service', full.cases.url, full.cases.caseService.service],
@@ -61,7 +61,7 @@ describe('OpenAPI documents match the routes that exist', () => {
     for (const [name, url, service] of services()) {
       const result = await request(`${url}/openapi.json`);
       expect(result.status, name).to.equal(200);
-      const document = asRecord(result.body);
+      const document = openApiDocument(result.body);
       expect(document.openapi).to.equal('3.1.0');
       const mounted = service.mountedRoutes().map((route) => {
         const [method, path] = route.split(' ');
@@ -73,8 +73,8 @@ describe('OpenAPI documents match the routes that exist', () => {
 
   it('every $ref in a document resolves to one of its components', async () => {
     for (const [name, url] of services()) {
-      const document = asRecord((await request(`${url}/openapi.json`)).body);
-      const components = asRecord(asRecord(document.components).schemas);
+      const document = openApiDocument((await request(`${url}/openapi.json`)).body);
+      const components = document.components.schemas;
       for (const ref of collectRefs(document, new Set())) {
         expect(ref, name).to.match(/^#\/components\/schemas\//);
         expect(components, `${name}: ${ref}`).to.have.property(ref.replace('#/components/schemas/', ''));
@@ -85,11 +85,11 @@ describe('OpenAPI documents match the routes that exist', () => {
   it('every operation that takes service tokens names the scopes it needs; every scope is granted to a client and needed by an operation', async () => {
     const required = new Set<string>();
     for (const [name, url] of services()) {
-      const document = asRecord((await request(`${url}/openapi.json`)).body);
-      for (const [path, operations] of Object.entries(
-        document.paths as Record<string, Record<string, Record<string, unknown>>>,
-      )) {
-        for (const [method, operation] of Object.entries(operations)) {
+      const document = openApiDocument((await request(`${url}/openapi.json`)).body);
+      for (const [path, operations] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(
+          operations as Record<string, Record<string, unknown>>,
+        )) {
           const roles = (operation['x-roles'] as string[] | undefined) ?? [];
           const scopes = (operation['x-service-scopes'] as string[] | undefined) ?? [];
           const where = `${name} ${method.toUpperCase()} ${path}`;
@@ -131,10 +131,7 @@ describe('OpenAPI documents match the routes that exist', () => {
   const merged = async (): Promise<Record<string, unknown>> => {
     const documents = new Map<ServiceName, ServiceOpenApiDocument>();
     for (const [name, url] of services())
-      documents.set(
-        name as ServiceName,
-        (await request(`${url}/openapi.json`)).body as ServiceOpenApiDocument,
-      );
+      documents.set(name, (await request(`${url}/openapi.json`)).body as ServiceOpenApiDocument);
     const { version } = JSON.parse(
       await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
     ) as {
@@ -151,11 +148,11 @@ describe('OpenAPI documents match the routes that exist', () => {
   });
 
   it('the merged document holds every routed operation of every service, and nothing internal', async () => {
-    const document = await merged();
+    const document = openApiDocument(await merged());
     const expected: string[] = [];
     for (const [name, url] of services()) {
-      const own = asRecord((await request(`${url}/openapi.json`)).body);
-      for (const [path, operations] of Object.entries(own.paths as Record<string, Record<string, unknown>>)) {
+      const own = openApiDocument((await request(`${url}/openapi.json`)).body);
+      for (const [path, operations] of Object.entries(own.paths)) {
         const routed = SERVICE_ROUTES.some(
           (route) =>
             route.service === name && (path === route.pathPrefix || path.startsWith(`${route.pathPrefix}/`)),
@@ -167,10 +164,8 @@ describe('OpenAPI documents match the routes that exist', () => {
             expected.push(`${name} ${method.toUpperCase()} ${path}`);
       }
     }
-    const found = Object.entries(
-      document.paths as Record<string, Record<string, Record<string, unknown>>>,
-    ).flatMap(([path, operations]) =>
-      Object.entries(operations).map(
+    const found = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations as Record<string, Record<string, unknown>>).map(
         ([method, operation]) => `${String(operation['x-service'])} ${method.toUpperCase()} ${path}`,
       ),
     );
@@ -178,7 +173,7 @@ describe('OpenAPI documents match the routes that exist', () => {
     expect(found.some((entry) => entry.includes('/internal/'))).to.equal(false);
     expect(found).to.include.members(['auth-service POST /v1/auth/login', 'case-service POST /v2/cases']);
     const refs = collectRefs(document, new Set());
-    const schemas = asRecord(asRecord(document.components).schemas);
+    const schemas = document.components.schemas;
     for (const ref of refs) expect(schemas, ref).to.have.property(ref.replace('#/components/schemas/', ''));
     expect(Object.keys(schemas).length, 'no unused schema').to.equal(refs.size);
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { parseEvent } from '@mrp/events';
-import { asRecord, request } from '../support/http.ts';
+import { contract, request } from '../support/http.ts';
 import { startTestCaseService, type TestCaseService } from '../support/case-platform.ts';
 import { eventually } from '../support/eventually.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -50,7 +50,7 @@ describe('the outbox relay publishes every case event to Redis Streams', () => {
       json: { title: 'Relay', owner_id: randomUUID() },
     });
     expect(result.status, result.text).to.equal(201);
-    return String(asRecord(result.body).id);
+    return contract('CaseV1', result.body).id;
   };
 
   it('publishes case_created then score_pending for each case, valid and in order per case', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { asRecord, request, type HttpResult } from '../support/http.ts';
+import { contract, request, type HttpResult } from '../support/http.ts';
 import { buildUser } from '../support/factories.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
@@ -26,7 +26,7 @@ describe('user-service API (in-process, real Postgres)', () => {
   const createUser = async (overrides: Record<string, unknown> = {}) => {
     const result = await request(users, { method: 'POST', token: tokens.admin, json: buildUser(overrides) });
     expect(result.status, result.text).to.equal(201);
-    return asRecord(result.body);
+    return contract('User', result.body);
   };
 
   describe('creating users', () => {
@@ -37,7 +37,7 @@ describe('user-service API (in-process, real Postgres)', () => {
         json: { email: 'new@example.com', role: 'viewer', full_name: 'New User' },
       });
       expect(result.status, result.text).to.equal(201);
-      const user = asRecord(result.body);
+      const user = contract('User', result.body);
       expect(user).to.include({
         email: 'new@example.com',
         role: 'viewer',
@@ -45,7 +45,7 @@ describe('user-service API (in-process, real Postgres)', () => {
         has_password: false,
       });
       expect(user.id).to.match(/^[0-9a-f-]{36}$/);
-      expect(result.headers.get('location')).to.equal(`/v1/users/${String(user.id)}`);
+      expect(result.headers.get('location')).to.equal(`/v1/users/${user.id}`);
       expect(Object.keys(user).sort()).to.deep.equal(
         ['created_at', 'email', 'full_name', 'has_password', 'id', 'role', 'updated_at'].sort(),
       );
@@ -64,10 +64,10 @@ describe('user-service API (in-process, real Postgres)', () => {
       const duplicate = await request(users, {
         method: 'POST',
         token: tokens.admin,
-        json: buildUser({ email: String(first.email).toUpperCase(), full_name: 'Impostor', role: 'admin' }),
+        json: buildUser({ email: first.email.toUpperCase(), full_name: 'Impostor', role: 'admin' }),
       });
       expectProblem(duplicate, 409, 'email_taken');
-      const after = await request(`${users}/${String(first.id)}`, { token: tokens.admin });
+      const after = await request(`${users}/${first.id}`, { token: tokens.admin });
       expect(after.body).to.deep.equal(first);
     });
   });
@@ -76,20 +76,20 @@ describe('user-service API (in-process, real Postgres)', () => {
     it('admins and analysts read any user and the list', async () => {
       const user = await createUser();
       for (const token of [tokens.admin, tokens.analyst]) {
-        expect((await request(`${users}/${String(user.id)}`, { token })).status).to.equal(200);
+        expect((await request(`${users}/${user.id}`, { token })).status).to.equal(200);
         expect((await request(users, { token })).status).to.equal(200);
       }
     });
 
     it('a viewer reads their own account only: the list and any other user are 403, whether it exists or not', async () => {
-      const list = asRecord((await request(`${users}?limit=100`, { token: tokens.admin })).body).items as {
-        id: string;
-        email: string;
-      }[];
+      const list = contract(
+        'UserList',
+        (await request(`${users}?limit=100`, { token: tokens.admin })).body,
+      ).items;
       const own = list.find((user) => user.email === 'viewer@example.com')!;
       const ownAnswer = await request(`${users}/${own.id}`, { token: tokens.viewer });
       expect(ownAnswer.status).to.equal(200);
-      expect(asRecord(ownAnswer.body)).to.include({
+      expect(contract('User', ownAnswer.body)).to.include({
         id: own.id,
         email: 'viewer@example.com',
         role: 'viewer',
@@ -97,11 +97,7 @@ describe('user-service API (in-process, real Postgres)', () => {
 
       const other = await createUser();
       expectProblem(await request(users, { token: tokens.viewer }), 403, 'forbidden');
-      expectProblem(
-        await request(`${users}/${String(other.id)}`, { token: tokens.viewer }),
-        403,
-        'forbidden',
-      );
+      expectProblem(await request(`${users}/${other.id}`, { token: tokens.viewer }), 403, 'forbidden');
       expectProblem(
         await request(`${users}/6f1c1d1e-0000-4000-8000-000000000000`, { token: tokens.viewer }),
         403,
@@ -111,18 +107,19 @@ describe('user-service API (in-process, real Postgres)', () => {
 
     it('pages through every user exactly once, following next_cursor', async () => {
       for (let i = 0; i < 5; i += 1) await createUser();
-      const all = asRecord((await request(`${users}?limit=100`, { token: tokens.analyst })).body).items as {
-        id: string;
-      }[];
+      const all = contract(
+        'UserList',
+        (await request(`${users}?limit=100`, { token: tokens.analyst })).body,
+      ).items;
       const seen: string[] = [];
       let url: string | undefined = `${users}?limit=2`;
       while (url) {
-        const page = asRecord((await request(url, { token: tokens.analyst })).body);
-        const items = page.items as { id: string }[];
+        const answer = await request(url, { token: tokens.analyst });
+        const page = contract('UserList', answer.body);
+        const items = page.items;
         expect(items.length).to.be.at.most(2);
         seen.push(...items.map((item) => item.id));
-        url =
-          typeof page.next_cursor === 'string' ? `${users}?limit=2&cursor=${page.next_cursor}` : undefined;
+        url = page.next_cursor !== null ? `${users}?limit=2&cursor=${page.next_cursor}` : undefined;
       }
       expect(seen).to.deep.equal(all.map((user) => user.id));
       expect(new Set(seen).size).to.equal(seen.length);
@@ -141,20 +138,24 @@ describe('user-service API (in-process, real Postgres)', () => {
   describe('updating and deleting users', () => {
     it("an admin changes a user's role and name", async () => {
       const user = await createUser();
-      const result = await request(`${users}/${String(user.id)}`, {
+      const result = await request(`${users}/${user.id}`, {
         method: 'PATCH',
         token: tokens.admin,
         json: { role: 'analyst', full_name: 'Renamed' },
       });
       expect(result.status, result.text).to.equal(200);
-      expect(result.body).to.include({ role: 'analyst', full_name: 'Renamed', email: user.email });
+      expect(contract('User', result.body)).to.include({
+        role: 'analyst',
+        full_name: 'Renamed',
+        email: user.email,
+      });
     });
 
     it('changing the email to a taken one is 409 and changes nothing', async () => {
       const first = await createUser();
       const second = await createUser();
       expectProblem(
-        await request(`${users}/${String(second.id)}`, {
+        await request(`${users}/${second.id}`, {
           method: 'PATCH',
           token: tokens.admin,
           json: { email: first.email, full_name: 'X' },
@@ -162,9 +163,7 @@ describe('user-service API (in-process, real Postgres)', () => {
         409,
         'email_taken',
       );
-      expect((await request(`${users}/${String(second.id)}`, { token: tokens.admin })).body).to.deep.equal(
-        second,
-      );
+      expect((await request(`${users}/${second.id}`, { token: tokens.admin })).body).to.deep.equal(second);
     });
 
     it('a password set by an admin lets the user log in; a user without one cannot', async () => {
@@ -173,10 +172,10 @@ describe('user-service API (in-process, real Postgres)', () => {
         request(`${platform.authUrl}/v1/auth/login`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ username: String(user.email), password }).toString(),
+          body: new URLSearchParams({ username: user.email, password }).toString(),
         });
       expect((await loginAs('anything-at-all')).status).to.equal(400);
-      await request(`${users}/${String(user.id)}`, {
+      await request(`${users}/${user.id}`, {
         method: 'PATCH',
         token: tokens.admin,
         json: { password: 'a-new-password' },
@@ -186,13 +185,10 @@ describe('user-service API (in-process, real Postgres)', () => {
 
     it('an admin deletes a user; it is gone afterwards', async () => {
       const user = await createUser();
-      const result = await request(`${users}/${String(user.id)}`, { method: 'DELETE', token: tokens.admin });
+      const result = await request(`${users}/${user.id}`, { method: 'DELETE', token: tokens.admin });
       expect(result.status).to.equal(204);
-      expectProblem(await request(`${users}/${String(user.id)}`, { token: tokens.admin }), 404);
-      expectProblem(
-        await request(`${users}/${String(user.id)}`, { method: 'DELETE', token: tokens.admin }),
-        404,
-      );
+      expectProblem(await request(`${users}/${user.id}`, { token: tokens.admin }), 404);
+      expectProblem(await request(`${users}/${user.id}`, { method: 'DELETE', token: tokens.admin }), 404);
     });
   });
 
@@ -209,18 +205,16 @@ describe('user-service API (in-process, real Postgres)', () => {
         const token = tokens[role];
         const attempts = [
           request(users, { method: 'POST', token, headers: forgedIdentity, json: buildUser() }),
-          request(`${users}/${String(user.id)}`, {
+          request(`${users}/${user.id}`, {
             method: 'PATCH',
             token,
             headers: forgedIdentity,
             json: { role: 'admin' },
           }),
-          request(`${users}/${String(user.id)}`, { method: 'DELETE', token, headers: forgedIdentity }),
+          request(`${users}/${user.id}`, { method: 'DELETE', token, headers: forgedIdentity }),
         ];
         for (const result of await Promise.all(attempts)) expectProblem(result, 403, 'forbidden');
-        expect((await request(`${users}/${String(user.id)}`, { token: tokens.admin })).body).to.deep.equal(
-          user,
-        );
+        expect((await request(`${users}/${user.id}`, { token: tokens.admin })).body).to.deep.equal(user);
       });
     }
 
@@ -312,14 +306,15 @@ describe('user-service API (in-process, real Postgres)', () => {
     it('a validation problem lists each failing field with a pointer', async () => {
       const result = await post(JSON.stringify({ email: 'nope', role: 'root', extra: 1 }))();
       const problem = expectProblem(result, 400, 'validation_failed');
-      const pointers = (problem.errors as { pointer: string }[]).map((error) => error.pointer).sort();
+      const pointers = (problem.errors ?? []).map((error) => error.pointer).sort();
       expect(pointers).to.include.members(['/email', '/role', '/extra', '/full_name']);
     });
 
     it('after all that bad input, the seeded users are intact', async () => {
-      const list = asRecord((await request(`${users}?limit=100`, { token: tokens.admin })).body).items as {
-        email: string;
-      }[];
+      const list = contract(
+        'UserList',
+        (await request(`${users}?limit=100`, { token: tokens.admin })).body,
+      ).items;
       expect(list.map((user) => user.email)).to.include.members([
         'admin@example.com',
         'analyst@example.com',

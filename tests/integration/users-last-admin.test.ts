@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { asRecord, request } from '../support/http.ts';
+import type { Role } from '@mrp/schemas';
+import { contract, request } from '../support/http.ts';
 import { buildUser } from '../support/factories.ts';
 import { login, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { expectProblem } from '../support/problem.ts';
@@ -31,12 +32,12 @@ describe('user-service keeps an admin (in-process, real Postgres)', () => {
       body: new URLSearchParams({ username: email, password }).toString(),
     });
     expect(result.status, result.text).to.equal(200);
-    return String(asRecord(result.body).access_token);
+    return contract('TokenResponse', result.body).access_token;
   };
   const subjectOf = (token: string): string =>
     (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
-  const roleOf = async (token: string, id: string): Promise<unknown> =>
-    asRecord((await request(`${users}/${id}`, { token })).body).role;
+  const roleOf = async (token: string, id: string): Promise<Role> =>
+    contract('User', (await request(`${users}/${id}`, { token })).body).role;
 
   it('refuses an admin deleting their own account, and the account stays', async () => {
     const admin = await login(platform.authUrl, 'admin');
@@ -56,7 +57,7 @@ describe('user-service keeps an admin (in-process, real Postgres)', () => {
     const body = buildUser({ role: 'admin', password: 'second-admin-password' });
     const created = await request(users, { method: 'POST', token: seeded, json: body });
     expect(created.status, created.text).to.equal(201);
-    const secondId = String(asRecord(created.body).id);
+    const secondId = contract('User', created.body).id;
     const second = await loginAs(String(body.email), 'second-admin-password');
     expect((await request(`${users}/${seededId}`, { method: 'DELETE', token: second })).status).to.equal(204);
 
@@ -88,7 +89,7 @@ describe('user-service keeps an admin (in-process, real Postgres)', () => {
     const [token, firstId] = lastAdmin!;
     const created = await request(users, { method: 'POST', token, json: buildUser({ role: 'admin' }) });
     expect(created.status, created.text).to.equal(201);
-    const otherId = String(asRecord(created.body).id);
+    const otherId = contract('User', created.body).id;
     const results = await Promise.all(
       [firstId, otherId].map((id) =>
         request(`${users}/${id}`, { method: 'PATCH', token, json: { role: 'analyst' } }),

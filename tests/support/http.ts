@@ -1,3 +1,6 @@
+import { AssertionError } from 'chai';
+import { getValidator, type ContractName, type Contracts } from '@mrp/schemas';
+
 /** A response read whole: status, headers and the body parsed as JSON when it is JSON. */
 export interface HttpResult {
   readonly status: number;
@@ -31,9 +34,17 @@ export async function request(url: string, options: RequestOptions = {}): Promis
   return { status: response.status, headers: response.headers, body: parsed, text };
 }
 
-/** Narrows a parsed JSON body to an object for property assertions. */
-export function asRecord(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new Error(`expected a JSON object, got ${JSON.stringify(body)}`);
-  return body as Record<string, unknown>;
+/**
+ * Asserts that a parsed JSON body matches the named contract (its JSON Schema in libs/schemas/json, with
+ * the validator the services use) and returns it with the contract's generated type.
+ */
+export function contract<Name extends ContractName>(name: Name, body: unknown): Contracts[Name] {
+  const validate = getValidator<Contracts[Name]>(name);
+  if (!validate(body)) {
+    const problems = (validate.errors ?? []).map(
+      (error) => `${error.instancePath || '/'} ${error.message ?? ''}`,
+    );
+    throw new AssertionError(`expected a ${name}: ${problems.join('; ')}\n${JSON.stringify(body)}`);
+  }
+  return body;
 }
