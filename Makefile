@@ -3,7 +3,7 @@
 SHELL := bash
 TOOLCHAIN := ./scripts/toolchain.sh
 
-.PHONY: help install dev traffic chart-readmes mutation test test-unit test-integration test-e2e test-packaging images test-images test-browser security bench chaos rotate-key lint format format-check typecheck render-gateway api-docs contract-types clean \
+.PHONY: help install dev traffic chart-readmes mutation test test-unit test-integration test-e2e test-packaging images test-images test-browser security bench chaos rotate-key lint format format-check typecheck render-gateway api-docs contract-types new-service clean \
 	chart-deps up down tilt helm-test compose-up compose-down compose-smoke k8s-wait k8s-forward k8s-smoke k8s-logs
 
 help: ## List the targets
@@ -71,6 +71,9 @@ mutation: ## Mutation testing (StrykerJS) of the libraries' pure modules against
 
 chart-readmes: ## Write each chart's README (its parameter table) from the comments of its values.yaml
 	@$(TOOLCHAIN) node scripts/chart-readme.ts
+
+new-service: ## Scaffold a service and register it everywhere the platform lists services: NAME=<name>-service [PORT=<port>] [DB=yes|no] (docs/adding-a-service.md)
+	@$(TOOLCHAIN) node scripts/new-service.ts NAME="$(NAME)" PORT="$(PORT)" DB="$(DB)"
 
 contract-types: ## Write the TypeScript types of the JSON Schemas in libs/schemas/json (libs/schemas/src/contracts.generated.ts)
 	@$(TOOLCHAIN) node scripts/contract-types.ts

@@ -21,6 +21,7 @@ import {
   withObjectFiles,
   type KubeObject,
 } from './support/helm.ts';
+import { SERVICE_REGISTRY } from '@mrp/gateway';
 import { NetworkPolicyModel, podsOf, type PodModel } from './support/network-policy.ts';
 
 const exec = promisify(execFile);
@@ -672,11 +673,13 @@ describe('Helm charts (rendered offline, checked with real tools)', function () 
     it('when installed or upgraded, each data service’s migration Job runs as a hook, and its pods are no Service’s endpoints', function () {
       const objects = objectsOf('defaults');
       const jobs = objects.filter((object) => object.kind === 'Job');
-      expect(jobs.map((job) => job.metadata.name).sort()).to.deep.equal([
-        'mrp-audit-telemetry-service-migrate',
-        'mrp-case-service-migrate',
-        'mrp-user-service-migrate',
-      ]);
+      // One per service of services/registry.json with a database.
+      expect(jobs.map((job) => job.metadata.name).sort()).to.deep.equal(
+        SERVICE_REGISTRY.filter((service) => service.database !== null)
+          .map((service) => `mrp-${service.name}-migrate`)
+          .sort(),
+      );
+      expect(jobs).to.have.length.above(2);
       for (const job of jobs) {
         expect(job.metadata.annotations?.['helm.sh/hook']).to.equal('post-install,pre-upgrade');
         const container = podSpecOf(job).containers[0]!;

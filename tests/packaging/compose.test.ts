@@ -8,12 +8,17 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { auditServiceConfigSpec, loadAuditServiceConfig } from '@mrp/audit-telemetry-service';
-import { authServiceConfigSpec, loadAuthServiceConfig } from '@mrp/auth-service';
-import { caseServiceConfigSpec, loadCaseServiceConfig } from '@mrp/case-service';
-import { API_DOCS, composeTarget, OPS_ENDPOINTS, renderEnvoyConfig, SERVICES } from '@mrp/gateway';
-import { loadScoringServiceConfig, scoringServiceConfigSpec } from '@mrp/scoring-service';
-import { loadUserServiceConfig, userServiceConfigSpec } from '@mrp/user-service';
+import { loadScoringServiceConfig } from '@mrp/scoring-service';
+import { loadUserServiceConfig } from '@mrp/user-service';
+import {
+  API_DOCS,
+  composeTarget,
+  OPS_ENDPOINTS,
+  renderEnvoyConfig,
+  SERVICE_NAMES,
+  SERVICE_REGISTRY,
+  SERVICES,
+} from '@mrp/gateway';
 import {
   argv,
   COMPOSE_FILE,
@@ -43,19 +48,32 @@ interface LoadedConfig {
   readonly port: number;
 }
 
-/** One of the five services: its config spec and loader, as its package exports them. */
+/** A service of services/registry.json: its config spec and loader, as its package exports them. */
 interface PlatformService {
   readonly spec: Readonly<Record<string, { readonly env: string; readonly default: unknown }>>;
   readonly load: (source: Record<string, string | undefined>) => LoadedConfig;
 }
 
-const PLATFORM_SERVICES: Readonly<Record<string, PlatformService>> = {
-  'auth-service': { spec: authServiceConfigSpec, load: loadAuthServiceConfig },
-  'user-service': { spec: userServiceConfigSpec, load: loadUserServiceConfig },
-  'case-service': { spec: caseServiceConfigSpec, load: loadCaseServiceConfig },
-  'scoring-service': { spec: scoringServiceConfigSpec, load: loadScoringServiceConfig },
-  'audit-telemetry-service': { spec: auditServiceConfigSpec, load: loadAuditServiceConfig },
-};
+/**
+ * Each registered service's package exports its config spec (`...ConfigSpec`) and its loader
+ * (`load...Config`), as every service's index.ts does (and make new-service writes).
+ */
+async function platformService(name: string): Promise<PlatformService> {
+  const exports = (await import(`@mrp/${name}`)) as Record<string, unknown>;
+  const find = (pattern: RegExp) => {
+    const found = Object.entries(exports).filter(([key]) => pattern.test(key));
+    if (found.length !== 1) throw new Error(`@mrp/${name} must export one ${String(pattern)}`);
+    return found[0]![1];
+  };
+  return {
+    spec: find(/ConfigSpec$/) as PlatformService['spec'],
+    load: find(/^load\w+Config$/) as PlatformService['load'],
+  };
+}
+
+const PLATFORM_SERVICES: Readonly<Record<string, PlatformService>> = Object.fromEntries(
+  await Promise.all(SERVICE_NAMES.map(async (name) => [name, await platformService(name)] as const)),
+);
 const PLATFORM_NAMES = Object.keys(PLATFORM_SERVICES);
 
 /** Variables every program reads besides its config spec: the OpenTelemetry SDK's and Node's own. */
@@ -343,7 +361,7 @@ describe('docker-compose.yml', function () {
       }
     });
 
-    it('builds each of the five services from the repository root with the one Dockerfile and its SERVICE, as mrp/<service>:dev, never pulled', () => {
+    it('builds each service of services/registry.json from the repository root with the one Dockerfile and its SERVICE, as mrp/<service>:dev, never pulled', () => {
       const built = Object.entries(composeFile().services)
         .filter(([, each]) => each.build !== undefined)
         .map(([name]) => name);
@@ -495,11 +513,11 @@ describe('docker-compose.yml', function () {
       for (const variables of environments) {
         const file = loadCompose(variables);
         const dataServices = PLATFORM_NAMES.filter((name) => environmentOf(service(name, file)).DATABASE_URL);
-        expect(dataServices.sort()).to.deep.equal([
-          'audit-telemetry-service',
-          'case-service',
-          'user-service',
-        ]);
+        expect(dataServices.sort()).to.deep.equal(
+          SERVICE_REGISTRY.filter((each) => each.database !== null)
+            .map((each) => each.name)
+            .sort(),
+        );
         const hosts = new Set(
           dataServices.map((name) => new URL(environmentOf(service(name, file)).DATABASE_URL!).hostname),
         );
@@ -613,7 +631,7 @@ describe('docker-compose.yml', function () {
   });
 
   describe('start order and health', () => {
-    it('has a healthcheck on every service another waits for, and each of the five probes its own readiness', () => {
+    it('has a healthcheck on every service another waits for, and each service probes its own readiness', () => {
       for (const [name, each] of Object.entries(composeFile().services)) {
         for (const [dependency, condition] of Object.entries(dependenciesOf(each))) {
           expect(composeFile().services, `${name} depends on ${dependency}`).to.have.property(dependency);
@@ -637,7 +655,7 @@ describe('docker-compose.yml', function () {
       expect(probe).to.include(`GET ${OPS_ENDPOINTS.ready.path} HTTP/1.1`);
     });
 
-    it('starts Postgres and auth-service healthy before their users, Redis before its users, and all five before the gateway', () => {
+    it('starts Postgres and auth-service healthy before their users, Redis before its users, and every service before the gateway', () => {
       for (const name of PLATFORM_NAMES) {
         const environment = environmentOf(service(name));
         const dependencies = dependenciesOf(service(name));
@@ -674,8 +692,8 @@ describe('docker-compose.yml', function () {
       for (const name of Object.keys(services)) visit(name, []);
     });
 
-    it('gives each of the five time to drain and flush on SIGTERM before it is killed', () => {
-      const flushMs = Number(scoringServiceConfigSpec.eventFlushTimeoutMs.default);
+    it('gives each service time to drain and flush on SIGTERM before it is killed', () => {
+      const flushMs = loadScoringServiceConfig({}).eventFlushTimeoutMs;
       for (const name of PLATFORM_NAMES) {
         expect(durationMs(service(name).stop_grace_period ?? '10s'), name).to.be.greaterThan(
           HTTP_DRAIN_MS + flushMs,

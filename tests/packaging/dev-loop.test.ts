@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { stageNames } from './support/dockerfile.ts';
 import { PLATFORM_SERVICES, render, ROOT, vendorChartDependencies, type KubeObject } from './support/helm.ts';
 import { registryReads, SERVICE_NAMES } from './support/registry.ts';
+import { SERVICE_REGISTRY } from '@mrp/gateway';
 
 const exec = promisify(execFile);
 const SERVICES = PLATFORM_SERVICES;
@@ -352,14 +353,17 @@ describe('the Kubernetes dev loop files (kind, Skaffold, Tilt), checked offline'
         .map((call) => (call.yaml as { object?: KubeObject }).object)
         .filter((object): object is KubeObject => object?.kind === 'Secret');
       const named = secrets.map((secret) => secret.metadata.name).sort();
-      expect(named).to.deep.equal([
-        'mrp-audit-telemetry-service-database',
-        'mrp-auth-service-clients',
-        'mrp-case-service-database',
-        'mrp-postgres',
-        'mrp-redis',
-        'mrp-user-service-database',
-      ]);
+      // The stores', auth-service's clients, and one per service of services/registry.json with a database.
+      expect(named).to.deep.equal(
+        [
+          'mrp-auth-service-clients',
+          'mrp-postgres',
+          'mrp-redis',
+          ...SERVICE_REGISTRY.filter((service) => service.database !== null).map(
+            (service) => `mrp-${service.name}-database`,
+          ),
+        ].sort(),
+      );
       // The chart renders none of them (no two owners), and every Secret its pods use exists.
       const rendered = tiltObjects
         .filter((object) => object.kind === 'Secret')
