@@ -58,18 +58,17 @@ function check(part: RequestFieldError['in'], schemaName: string, value: unknown
 }
 
 /**
- * Query strings carry only strings; the schema says which parameters are integers or booleans. A value
- * that does not look like its type is left as a string so that validation reports it.
+ * Query strings carry only strings; the schema says which parameters are integers (the only other type a
+ * query contract uses). A value that does not look like an integer is left as a string so that validation
+ * reports it.
  */
 function coerceQuery(schemaName: string, query: Record<string, unknown>): Record<string, unknown> {
   const properties = (getSchema(schemaName).properties ?? {}) as Record<string, { type?: unknown }>;
   const result: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(query)) {
-    const type = properties[name]?.type;
-    if (typeof raw === 'string' && type === 'integer' && /^-?\d{1,15}$/.test(raw)) result[name] = Number(raw);
-    else if (typeof raw === 'string' && type === 'boolean' && (raw === 'true' || raw === 'false'))
-      result[name] = raw === 'true';
-    else result[name] = raw;
+    const integer =
+      properties[name]?.type === 'integer' && typeof raw === 'string' && /^-?\d{1,15}$/.test(raw);
+    result[name] = integer ? Number(raw) : raw;
   }
   return result;
 }
