@@ -87,3 +87,26 @@ describe('no import cycle in the libraries (libs/*/src)', function () {
     });
   }
 });
+
+describe("the services' layers (services/*/src)", function () {
+  for (const service of readdirSync(join(ROOT, 'services'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)) {
+    it(`when ${service}'s domain/ imports, it is neither HTTP (http/, Koa) nor the wiring: the HTTP layer depends on the domain, not the reverse`, function () {
+      const domain = join(ROOT, 'services', service, 'src', 'domain');
+      const files = readdirSync(domain).filter((file) => file.endsWith('.ts'));
+      expect(files, `${service} has a domain/`).to.not.be.empty;
+      for (const file of files) {
+        const path = join(domain, file);
+        const text = readFileSync(path, 'utf8');
+        const http = importsOf(path).filter((target) =>
+          target.includes(`${join(ROOT, 'services', service, 'src', 'http')}/`),
+        );
+        expect(http, `${service}/src/domain/${file} imports http/`).to.deep.equal([]);
+        expect(text, `${service}/src/domain/${file} imports Koa`).not.to.match(
+          /from ['"](koa|@koa\/[^'"]+)['"]/,
+        );
+      }
+    });
+  }
+});

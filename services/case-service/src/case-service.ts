@@ -19,6 +19,7 @@ import type { CaseServiceConfig } from './config.ts';
 import { CaseUseCases } from './domain/case.use-cases.ts';
 import { caseRoutes } from './http/cases.routes.ts';
 import { RescoreWorker } from './workers/rescore.worker.ts';
+import { presentCase } from './http/case.presenter.ts';
 
 export const SERVICE_NAME = 'case-service';
 /** The package's migrations/, found from src/ (development) and from dist/src/ (the image) alike. */
@@ -103,6 +104,7 @@ export async function createCaseService(config: CaseServiceConfig, logger: Logge
     onEvents: () => {
       relay.nudge();
     },
+    presentAnswer: presentCase,
   });
   const worker = new RescoreWorker({
     pool,

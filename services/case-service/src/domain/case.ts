@@ -1,4 +1,4 @@
-import type { Priority } from '@mrp/schemas';
+import type { CaseSnapshot, Priority } from '@mrp/schemas';
 
 export type CaseStatus = 'OPEN' | 'PENDING_SCORE' | 'SCORED' | 'CLOSED';
 export type RiskBand = 'low' | 'medium' | 'high';
@@ -33,6 +33,25 @@ export interface CaseRecord {
   updatedAt: Date;
   /** created_at with full precision, for keyset cursors. */
   createdAtKey: string;
+}
+
+/** The versions of the cases API: v2 adds priority (and scoring features on create). */
+export type ApiVersion = 'v1' | 'v2';
+
+/** A case as its events carry it (the CaseSnapshot contract: every version's fields, the score's value). */
+export function caseSnapshot(record: CaseRecord): CaseSnapshot {
+  return {
+    id: record.id,
+    title: record.title,
+    description: record.description,
+    owner_id: record.ownerId,
+    status: record.status,
+    score: record.score?.value ?? null,
+    created_by: record.createdBy,
+    created_at: record.createdAt.toISOString(),
+    updated_at: record.updatedAt.toISOString(),
+    priority: record.priority,
+  };
 }
 
 const PRIORITY_LEVEL: Record<Priority, number> = { low: 1, medium: 2, high: 3, critical: 4 };

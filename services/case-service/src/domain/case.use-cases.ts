@@ -14,8 +14,14 @@ import type { CaseCreateV1Request, CaseCreateV2Request, CaseUpdateV2Request } fr
 import { caseRepository, type CaseChanges, type CaseFilters } from '../data/case.repository.ts';
 import { idempotencyRepository } from '../data/idempotency.repository.ts';
 import { ScoringUnavailableError, type ScoringClient } from '../clients/scoring.client.ts';
-import { caseSnapshot, presentCase, type ApiVersion } from '../http/case.presenter.ts';
-import { nextStatus, scoringFeatures, type CaseRecord, type CaseScore } from './case.ts';
+import {
+  caseSnapshot,
+  nextStatus,
+  scoringFeatures,
+  type ApiVersion,
+  type CaseRecord,
+  type CaseScore,
+} from './case.ts';
 
 export const SOURCE = 'case-service';
 
@@ -55,6 +61,11 @@ export interface CaseUseCaseDependencies {
   readonly logger: Logger;
   /** A commit wrote events to the outbox (the relay publishes them now). */
   readonly onEvents: () => void;
+  /**
+   * The answer a create gives, as its API version presents the case (http/): stored with its Idempotency-Key
+   * (in the statement that stores the score, ADR 0014) so that a retry replays exactly that answer.
+   */
+  readonly presentAnswer: (version: ApiVersion, record: CaseRecord) => unknown;
 }
 
 export interface CreateResult {
@@ -98,6 +109,7 @@ export class CaseUseCases {
   readonly #options: CaseUseCaseOptions;
   readonly #logger: Logger;
   readonly #onEvents: () => void;
+  readonly #presentAnswer: (version: ApiVersion, record: CaseRecord) => unknown;
 
   constructor(dependencies: CaseUseCaseDependencies) {
     this.#pool = dependencies.pool;
@@ -105,6 +117,7 @@ export class CaseUseCases {
     this.#options = dependencies.options;
     this.#logger = dependencies.logger;
     this.#onEvents = dependencies.onEvents;
+    this.#presentAnswer = dependencies.presentAnswer;
   }
 
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -191,7 +204,7 @@ export class CaseUseCases {
       const answer =
         idempotencyKey === undefined ? undefined : { version, owner: caller.subject, key: idempotencyKey };
       const stored = await this.#scoreAndStore(record, caller, this.#options.pendingRetryMs, answer);
-      const body = stored.answer ?? presentCase(version, stored.record);
+      const body = stored.answer ?? this.#presentAnswer(version, stored.record);
       if (answer && stored.answer === undefined)
         await idempotencyRepository.complete(this.#pool, answer.owner, answer.key, 201, body);
       return { status: 201, body, replayed: false };
@@ -231,7 +244,7 @@ export class CaseUseCases {
       // The first request died after creating the case: answer with the case as it is now.
       const record = await caseRepository.findById(this.#pool, existing.caseId);
       if (record) {
-        const body = presentCase(version, record);
+        const body = this.#presentAnswer(version, record);
         await idempotencyRepository.complete(this.#pool, caller.subject, key, 201, body);
         return { status: 201, body, replayed: true };
       }
@@ -275,7 +288,8 @@ export class CaseUseCases {
       // The score and its score_updated event in one statement, and the create's answer with them: the
       // answer shows the case as that statement leaves it when it becomes SCORED (the statement checks).
       const updatedAt = new Date();
-      const body = answer && presentCase(answer.version, { ...record, score, status: 'SCORED', updatedAt });
+      const body =
+        answer && this.#presentAnswer(answer.version, { ...record, score, status: 'SCORED', updatedAt });
       const stored = await caseRepository.applyScore(this.#pool, {
         id: record.id,
         score,

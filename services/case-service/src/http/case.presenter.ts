@@ -1,4 +1,4 @@
-import type { CaseRecord } from '../domain/case.ts';
+import type { ApiVersion, CaseRecord } from '../domain/case.ts';
 
 function presentScore(record: CaseRecord) {
   const score = record.score;
@@ -33,13 +33,7 @@ export function presentCaseV2(record: CaseRecord) {
   return { ...presentCaseV1(record), priority: record.priority };
 }
 
-export type ApiVersion = 'v1' | 'v2';
-
+/** A case as the API version shows it: what a create answers, and what its Idempotency-Key replays. */
 export function presentCase(version: ApiVersion, record: CaseRecord) {
   return version === 'v1' ? presentCaseV1(record) : presentCaseV2(record);
-}
-
-/** A case as events carry it (every version's fields). */
-export function caseSnapshot(record: CaseRecord) {
-  return { ...presentCaseV2(record), score: record.score?.value ?? null };
 }

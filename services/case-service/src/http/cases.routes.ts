@@ -1,7 +1,8 @@
 import { defineRoute, errors, type AppContext, type RouteDefinition } from '@mrp/platform';
 import type { CaseUpdateV2Request } from '@mrp/schemas';
 import type { CaseUseCases, Caller, CreateCaseRequest } from '../domain/case.use-cases.ts';
-import { presentCase, type ApiVersion } from './case.presenter.ts';
+import type { ApiVersion } from '../domain/case.ts';
+import { presentCase } from './case.presenter.ts';
 
 const WRITERS = ['admin', 'analyst'] as const;
 const READERS = ['admin', 'analyst', 'viewer'] as const;
