@@ -88,10 +88,9 @@ describe('APP_ENV=production refuses development secrets', () => {
     expect(composeDefaults).to.have.length.above(2);
     expect(tiltSecrets).to.have.length.above(1);
     expect(tiltDatabases).to.have.length.above(2);
-    for (const secret of [...composeDefaults, ...tiltSecrets, ...tiltDatabases]) {
-      expect(DEVELOPMENT_SECRETS, secret).to.include(secret);
+    for (const secret of [...composeDefaults, ...tiltSecrets, ...tiltDatabases])
       expect(isDevelopmentSecret(secret), secret).to.equal(true);
-    }
+    expect(isDevelopmentSecret(DEVELOPMENT_SECRETS[0]!)).to.equal(true);
     // A service added later is covered by the naming convention alone.
     expect(isDevelopmentSecret('mrp-dev-mrp_invoice')).to.equal(true);
     expect(isDevelopmentSecret('mrp-invoice-dev-only')).to.equal(true);

@@ -132,27 +132,15 @@ export const env = {
  * The secrets this repository publishes for local use (Compose's defaults, Tilt's fixed Secrets, the dev
  * service client): as public as the dev users' passwords. With APP_ENV=production a service refuses to start
  * with any of them, or with a secret key left at its development default, or with one of them as the
- * password of a URL it is given. tests/integration/dev-secrets.test.ts keeps this list complete. The
- * conventions they follow (`mrp-dev-...`, `...-dev-only`) are refused too, so that a service added later
- * (make new-service) is covered without an entry here.
+ * password of a URL it is given. They are named by a convention (`mrp-dev-...`, `...-dev-only`), so that a
+ * service added later (make new-service) is covered too; the one that predates it is listed.
+ * tests/integration/dev-secrets.test.ts checks every secret Compose and the Tiltfile publish.
  */
-export const DEVELOPMENT_SECRETS: readonly string[] = [
-  'dev-case-service-secret',
-  'postgres-dev-only',
-  'mrp-user-dev-only',
-  'mrp-case-dev-only',
-  'mrp-audit-dev-only',
-  'mrp-dev-postgres',
-  'mrp-dev-redis',
-  'mrp-dev-case-service-client',
-  'mrp-dev-mrp_user',
-  'mrp-dev-mrp_case',
-  'mrp-dev-mrp_audit',
-];
+export const DEVELOPMENT_SECRETS: readonly string[] = ['dev-case-service-secret'];
 
 const DEVELOPMENT_SECRET_CONVENTION = /^mrp-dev-|-dev-only$/;
 
-/** Whether a value is one of the repository's published development secrets, or named as they are. */
+/** Whether a value is one of the repository's published development secrets. */
 export function isDevelopmentSecret(value: string): boolean {
   return DEVELOPMENT_SECRETS.includes(value) || DEVELOPMENT_SECRET_CONVENTION.test(value);
 }
@@ -191,7 +179,7 @@ function developmentSecretProblems(spec: ConfigSpec, config: Record<string, unkn
 /**
  * Reads every key of `spec` from `source` (the process environment by default) and returns the typed
  * config, or throws a ConfigError listing every missing or malformed value. A config whose `appEnv` is
- * production is also refused when it carries a development secret (`DEVELOPMENT_SECRETS`).
+ * production is also refused when it carries a development secret (`isDevelopmentSecret`).
  */
 export function loadConfig<S extends ConfigSpec>(
   spec: S,

@@ -43,4 +43,37 @@ describe('deadlines (the one helper of the repository)', () => {
     expect(await waitAtMost(Promise.reject(new Error('boom')), 1000)).to.equal(true);
     expect(await waitAtMost(after(1000, 'x'), 10)).to.equal(false);
   });
+
+  it('withDeadline takes a plain message too, with no onTimeout', async () => {
+    const failed = await withDeadline(after(1000, 'late'), 10, 'too slow').then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failed).to.be.instanceOf(Error);
+    expect(failed!.message).to.equal('too slow');
+  });
+
+  it('neither leaves its timer behind once the race is decided', async () => {
+    const { setTimeout: realSet, clearTimeout: realClear } = globalThis;
+    const pending = new Set<unknown>();
+    globalThis.setTimeout = ((...args: Parameters<typeof realSet>) => {
+      const timer = realSet(...args);
+      pending.add(timer);
+      return timer;
+    }) as typeof realSet;
+    globalThis.clearTimeout = ((timer: Parameters<typeof realClear>[0]) => {
+      pending.delete(timer);
+      realClear(timer);
+    }) as typeof realClear;
+    try {
+      await withDeadline(Promise.resolve('now'), 60_000, 'too slow');
+      await withDeadline(Promise.reject(new Error('boom')), 60_000, 'too slow').catch(() => undefined);
+      await waitAtMost(Promise.resolve('now'), 60_000);
+      await waitAtMost(Promise.reject(new Error('boom')), 60_000);
+    } finally {
+      globalThis.setTimeout = realSet;
+      globalThis.clearTimeout = realClear;
+    }
+    expect(pending.size, 'timers left running').to.equal(0);
+  });
 });

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { createLogger, encodeRevocation, RevocationList, REVOCATIONS_KEY } from '../src/index.ts';
+import {
+  createLogger,
+  decodeRevocation,
+  encodeRevocation,
+  RevocationList,
+  REVOCATIONS_KEY,
+} from '../src/index.ts';
 
 describe('the revocation list a verifier reads (ADR 0021)', () => {
   const lines: { level: number; message: string }[] = [];
@@ -81,5 +87,75 @@ describe('the revocation list a verifier reads (ADR 0021)', () => {
       list.stop();
       failing = false;
     }
+  });
+
+  it('decodes only what it encodes, and the key is the one user-service writes', () => {
+    expect(REVOCATIONS_KEY).to.equal('auth:token-revocations');
+    expect(decodeRevocation(encodeRevocation(3, 1234))).to.deep.equal({ minVersion: 3, expiresAtMs: 1234 });
+    for (const value of ['x3:1234', '3:1234x', '3:', ':1', '3:-1', '3.5:1', ' 3:1'])
+      expect(decodeRevocation(value), value).to.equal(undefined);
+  });
+
+  it('an entry stops at its expiry exactly, when read and when asked', async () => {
+    let clock = now;
+    hash = { alice: encodeRevocation(3, now + 10), bob: encodeRevocation(4, now) };
+    const list = new RevocationList({ source, logger, now: () => clock });
+    await list.refresh();
+    expect(list.minVersion('bob'), 'expired when read').to.equal(undefined);
+    clock = now + 9;
+    expect(list.minVersion('alice')).to.equal(3);
+    clock = now + 10;
+    expect(list.minVersion('alice'), 'expired since').to.equal(undefined);
+  });
+
+  it('a failure after a successful read at start is an outage at once, grace or not', async () => {
+    lines.length = 0;
+    hash = {};
+    const list = new RevocationList({ source, logger, now: () => now, intervalMs: 60_000 });
+    list.start();
+    try {
+      await list.refresh();
+      failing = true;
+      await list.refresh();
+      expect(lines.map((line) => line.message)).to.deep.equal([
+        'token revocations cannot be read; the last list read stays in force',
+      ]);
+    } finally {
+      list.stop();
+      failing = false;
+    }
+  });
+
+  it('a failure before start() is an outage: there is no start-up to wait for', async () => {
+    lines.length = 0;
+    failing = true;
+    try {
+      await new RevocationList({ source, logger, now: () => now }).refresh();
+      expect(lines).to.have.length(1);
+    } finally {
+      failing = false;
+    }
+  });
+
+  it('start() reads at once and then every interval, once however often it is called; stop() ends it', async () => {
+    let reads = 0;
+    const counting = {
+      hgetall() {
+        reads += 1;
+        return Promise.resolve({});
+      },
+    };
+    const list = new RevocationList({ source: counting, logger, intervalMs: 20 });
+    list.start();
+    list.start();
+    expect(reads, 'read at once, once').to.equal(1);
+    // Read again every interval: wait (up to 5 s) for two more reads.
+    for (const started = Date.now(); reads < 3 && Date.now() - started < 5000;)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    list.stop();
+    const read = reads;
+    expect(read, 'read again every interval').to.be.at.least(3);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(reads, 'no read after stop()').to.equal(read);
   });
 });
