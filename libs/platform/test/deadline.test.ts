@@ -61,10 +61,10 @@ describe('deadlines (the one helper of the repository)', () => {
       pending.add(timer);
       return timer;
     }) as typeof realSet;
-    globalThis.clearTimeout = ((timer: Parameters<typeof realClear>[0]) => {
+    globalThis.clearTimeout = (timer: Parameters<typeof realClear>[0]) => {
       pending.delete(timer);
       realClear(timer);
-    }) as typeof realClear;
+    };
     try {
       await withDeadline(Promise.resolve('now'), 60_000, 'too slow');
       await withDeadline(Promise.reject(new Error('boom')), 60_000, 'too slow').catch(() => undefined);
