@@ -48,6 +48,7 @@ const MAY_NAME_EVERY_SERVICE: Readonly<Record<string, string>> = {
   'README.md': 'prose',
   'CHANGELOG.md': 'prose',
   'docs/architecture.md': 'prose',
+  'docs/adding-a-service.md': 'prose',
   'docs/benchmarks.md': 'prose (measurements)',
   'tests/support/full-platform.ts': 'checked: starts each service in-process, by its own factory',
   'tests/support/gateway.ts': "checked: each service's gateway route, as the tests start it",
