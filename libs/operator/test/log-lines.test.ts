@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { entryWidths, formatEntry, mergeByTime, requestEntries, type LogEntry } from '../src/log-lines.ts';
+import {
+  entryWidths,
+  formatEntry,
+  logTime,
+  mergeByTime,
+  parseJsonLine,
+  requestEntries,
+  type LogEntry,
+} from '../src/log-lines.ts';
 
 /** A pino line of a service, as the platform logs it. */
 function serviceLine(fields: Record<string, unknown>): string {
@@ -93,5 +101,51 @@ describe('log lines', () => {
       '2025-06-01T10:15:02.131Z  case-1/case-service  case-service  error   unhandled error error: boom',
       '2025-06-01T10:15:02.100Z  gw/envoy             gateway       access',
     ]);
+  });
+
+  it('parses only whole JSON objects, after trimming', () => {
+    expect(parseJsonLine('  {"a":1}  ')).to.deep.equal({ a: 1 });
+    for (const line of ['', 'text', '[1]', '{"a":', 'null', '"{}"', ' 5'])
+      expect(parseJsonLine(line), line).to.equal(undefined);
+  });
+
+  it('reads a time from an ISO string or epoch ms, and nothing else', () => {
+    expect(logTime('2025-06-01T10:00:00.000Z')).to.equal(Date.parse('2025-06-01T10:00:00.000Z'));
+    expect(logTime(1_700_000_000_000)).to.equal(1_700_000_000_000);
+    for (const value of [undefined, null, true, {}]) expect(logTime(value), JSON.stringify(value)).to.be.NaN;
+    expect(logTime('yesterday')).to.be.NaN;
+  });
+
+  it('keeps the line as logged, trimmed, and its source', () => {
+    const line = '{"request_id":"r","time":5}';
+    expect(requestEntries(`  ${line}\t`, 'r', 'pod/c')).to.deep.equal([
+      { source: 'pod/c', time: 5, fields: { request_id: 'r', time: 5 }, line },
+    ]);
+  });
+
+  it('orders by time, then by the order read; entries without a time keep their order, last', () => {
+    const entry = (time: number, source: string): LogEntry => ({ source, time, fields: {}, line: '' });
+    const merged = mergeByTime([
+      entry(NaN, 'n1'),
+      entry(20, 'b1'),
+      entry(10, 'a'),
+      entry(NaN, 'n2'),
+      entry(20, 'b2'),
+      entry(NaN, 'n3'),
+    ]);
+    expect(merged.map((each) => each.source)).to.deep.equal(['a', 'b1', 'b2', 'n1', 'n2', 'n3']);
+  });
+
+  it('formats what a line has: no time, no service, no level, an empty message, numbers, and no widths', () => {
+    const line = formatEntry({
+      source: 's',
+      time: NaN,
+      fields: { message: '', msg: 'from msg', status_code: 503, duration_ms: 7, err: { message: '' } },
+      line: '',
+    });
+    expect(line).to.equal(`${'(no time)'.padEnd(24)}  s  ?  -       from msg -> 503 (7 ms)`);
+    expect(
+      formatEntry({ source: 's', time: 0, fields: { level: 'warn', message: 'm', method: 'GET' }, line: '' }),
+    ).to.equal('1970-01-01T00:00:00.000Z  s  ?  warn    m');
   });
 });

@@ -1,7 +1,19 @@
-import { loadYaml, type V1Deployment, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
+import {
+  loadYaml,
+  type V1Deployment,
+  type V1Job,
+  type V1Pod,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { isPodReady } from '../src/kube.ts';
-import { deploymentState, podProblems, statefulSetState, workloadLine } from '../src/workload-status.ts';
+import {
+  deploymentState,
+  jobFailure,
+  podProblems,
+  statefulSetState,
+  workloadLine,
+} from '../src/workload-status.ts';
 
 type Json = Record<string, unknown>;
 
@@ -224,5 +236,215 @@ describe('workload status', () => {
     const terminating = buildPod({ ready: true, metadata: { deletionTimestamp: '2025-06-01T10:20:00Z' } });
     expect(isPodReady(terminating)).to.equal(false);
     expect(podProblems(terminating)).to.deep.equal(['terminating']);
+  });
+
+  describe('each reason, worded', () => {
+    // API objects as client-node deserializes them.
+    const deploymentOf = (object: Json) => loadYaml<V1Deployment>(asJson(object));
+    const statefulSetOf = (object: Json) => loadYaml<V1StatefulSet>(asJson(object));
+    const jobOf = (object: Json) => loadYaml<V1Job>(asJson(object));
+    const podOf = (object: Json) => loadYaml<V1Pod>(asJson(object));
+    const deployment = (
+      status: Json,
+      spec: Json = { replicas: 2 },
+      metadata: Json = { name: 'd', generation: 1 },
+    ) => deploymentState(deploymentOf({ metadata, spec, status: { observedGeneration: 1, ...status } }));
+
+    it('a deployment: updated, old, available and ready replicas, in that order of concern', () => {
+      const all = { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 };
+      expect(deployment(all)).to.deep.include({
+        done: true,
+        waitingFor: undefined,
+        name: 'd',
+        desired: 2,
+        ready: 2,
+      });
+      expect(deployment({ ...all, updatedReplicas: 1 }).waitingFor).to.equal('1 of 2 replicas updated');
+      expect(deployment({ ...all, replicas: 3 }).waitingFor).to.equal('1 old replicas pending termination');
+      expect(deployment({ ...all, availableReplicas: 1 }).waitingFor).to.equal(
+        '1 of 2 updated replicas available',
+      );
+      expect(deployment({ ...all, readyReplicas: 1 }).waitingFor).to.equal('1 of 2 replicas ready');
+      expect(deployment({}).waitingFor, 'counts Kubernetes omits are zero').to.equal(
+        '0 of 2 replicas updated',
+      );
+      expect(deployment({ ...all, observedGeneration: 0 }).waitingFor).to.equal(
+        'the controller has not seen the latest spec yet',
+      );
+      // spec.replicas defaults to 1; an object without a name is still reported.
+      const unnamed = deploymentState(
+        deploymentOf({
+          spec: {},
+          status: { updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1, replicas: 1 },
+        }),
+      );
+      expect(unnamed).to.deep.include({ desired: 1, name: '(unnamed)', done: true, podSelector: undefined });
+      expect(
+        deployment({
+          ...all,
+          conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+        }).waitingFor,
+      ).to.equal('it exceeded its progress deadline (no progress)');
+      const failure = deployment({
+        ...all,
+        conditions: [
+          { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate' },
+          { type: 'ReplicaFailure', status: 'False', reason: 'Old', message: 'gone' },
+          { type: 'Available', status: 'True', reason: 'x', message: 'y' },
+        ],
+      });
+      expect(failure.problems).to.deep.equal(['ReplicaFailure FailedCreate:']);
+    });
+
+    const statefulSet = (status: Json, spec: Json = { replicas: 2 }) =>
+      statefulSetState(
+        statefulSetOf({
+          metadata: { generation: 1 },
+          spec,
+          status: { observedGeneration: 1, ...status },
+        }),
+      );
+
+    it('a statefulset: observed, ready, available, then its rollout, partitioned or not, OnDelete never waited on', () => {
+      const all = {
+        readyReplicas: 2,
+        availableReplicas: 2,
+        updatedReplicas: 2,
+        currentRevision: 'r1',
+        updateRevision: 'r1',
+      };
+      expect(statefulSet(all)).to.deep.include({ done: true, name: '(unnamed)', problems: [] });
+      expect(statefulSet({ ...all, observedGeneration: 0 }).waitingFor).to.equal(
+        'the controller has not seen the latest spec yet',
+      );
+      expect(statefulSet({ ...all, availableReplicas: 1 }).waitingFor).to.equal('1 of 2 pods available');
+      expect(statefulSet({ ...all, updateRevision: 'r2', updatedReplicas: 1 }).waitingFor).to.equal(
+        'rolling update to revision r2: 1 of 2 pods updated',
+      );
+      expect(statefulSet({ ...all, updateRevision: undefined, updatedReplicas: 1 }).waitingFor).to.equal(
+        'rolling update to revision ?: 1 of 2 pods updated',
+      );
+      const onDelete = { replicas: 2, updateStrategy: { type: 'OnDelete' } };
+      expect(statefulSet({ ...all, updateRevision: 'r2' }, onDelete).done).to.equal(true);
+      const partitioned = {
+        replicas: 3,
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } },
+      };
+      const three = { ...all, readyReplicas: 3, availableReplicas: 3, updateRevision: 'r2' };
+      expect(statefulSet({ ...three, updatedReplicas: 1 }, partitioned).waitingFor).to.equal(
+        '1 of 2 pods updated (partitioned rollout)',
+      );
+      expect(statefulSet({ ...three, updatedReplicas: 2 }, partitioned).done).to.equal(true);
+      expect(
+        statefulSetState(
+          statefulSetOf({
+            spec: {},
+            status: { observedGeneration: 1, readyReplicas: 1, availableReplicas: 1 },
+          }),
+        ).desired,
+      ).to.equal(1);
+    });
+
+    it('a line per workload, with what it waits for when there is something', () => {
+      const state = {
+        kind: 'deployment',
+        name: 'd',
+        desired: 2,
+        ready: 1,
+        problems: [],
+        podSelector: undefined,
+      } as const;
+      expect(workloadLine({ ...state, done: true, waitingFor: undefined })).to.equal(
+        '✔ deployment/d 1/2 ready',
+      );
+      expect(workloadLine({ ...state, done: false, waitingFor: 'x' })).to.equal(
+        '… deployment/d 1/2 ready: x',
+      );
+      expect(workloadLine({ ...state, done: false, waitingFor: undefined })).to.equal(
+        '… deployment/d 1/2 ready',
+      );
+    });
+
+    it('a Job failed only by its Failed condition, worded from its reason and message', () => {
+      const job = (conditions: Json[]) => jobOf({ status: { conditions } });
+      expect(jobFailure(jobOf({}))).to.equal(undefined);
+      expect(jobFailure(job([{ type: 'Failed', status: 'False', reason: 'x' }]))).to.equal(undefined);
+      expect(jobFailure(job([{ type: 'Complete', status: 'True', reason: 'x' }]))).to.equal(undefined);
+      expect(
+        jobFailure(
+          job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'too many' }]),
+        ),
+      ).to.equal('BackoffLimitExceeded: too many');
+      expect(jobFailure(job([{ type: 'Failed', status: 'True', message: 'only a message' }]))).to.equal(
+        'only a message',
+      );
+      expect(jobFailure(job([{ type: 'Failed', status: 'True' }]))).to.equal('failed');
+    });
+
+    it('a pod: terminating, failed, unscheduled, and each container waiting, exited or not ready, with its restarts', () => {
+      const pod = (status: Json, metadata: Json = {}) => podOf({ metadata, status });
+      expect(podProblems(pod({}, { deletionTimestamp: new Date() }))).to.deep.equal(['terminating']);
+      expect(podProblems(pod({ phase: 'Failed' }))).to.deep.equal(['failed']);
+      expect(podProblems(pod({ phase: 'Failed', reason: 'Evicted', message: 'low memory' }))).to.deep.equal([
+        'failed (Evicted): low memory',
+      ]);
+      expect(podProblems(pod({ conditions: [{ type: 'PodScheduled', status: 'False' }] }))).to.deep.equal([
+        'not scheduled',
+      ]);
+      expect(
+        podProblems(
+          pod({
+            conditions: [
+              { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: 'no node' },
+            ],
+          }),
+        ),
+      ).to.deep.equal(['Unschedulable: no node']);
+      expect(podProblems(pod({ conditions: [{ type: 'PodScheduled', status: 'True' }] }))).to.deep.equal([]);
+      const container = (fields: Json) => ({
+        name: 'app',
+        image: 'i',
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        ...fields,
+      });
+      expect(
+        podProblems(
+          pod({
+            containerStatuses: [
+              container({ state: { waiting: {} } }),
+              container({
+                name: 'crash',
+                restartCount: 3,
+                state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off' } },
+                lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+              }),
+              container({
+                name: 'again',
+                restartCount: 1,
+                state: { terminated: { exitCode: 2 } },
+                lastState: { terminated: { exitCode: 2 } },
+              }),
+              container({ name: 'fine', ready: true, state: { running: {} } }),
+              container({
+                name: 'done',
+                restartCount: 2,
+                state: { terminated: { exitCode: 0, reason: 'Completed' } },
+              }),
+            ],
+            initContainerStatuses: [
+              container({ name: 'init-ok', state: { terminated: { exitCode: 0 } } }),
+              container({ name: 'init-running', state: { running: {} } }),
+            ],
+          }),
+        ),
+      ).to.deep.equal([
+        'container app waiting',
+        'container crash CrashLoopBackOff (back-off); restarted 3 times, last exit Error (exit code 1)',
+        'container again terminated: exited (exit code 2); restarted 1 times, last exit unknown (exit code 2)',
+        'container done terminated: Completed (exit code 0); restarted 2 times',
+      ]);
+    });
   });
 });
