@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
-import { getValidator, type RequestFieldError } from '@mrp/schemas';
+import {
+  getValidator,
+  type EventEnvelope as EventEnvelopeContract,
+  type RequestFieldError,
+} from '@mrp/schemas';
 
 /** Every event type, the version of its data schema, and the contract its data must match. */
 export const EVENT_TYPES = {
@@ -8,23 +12,17 @@ export const EVENT_TYPES = {
   case_updated: { version: 1, dataSchema: 'CaseUpdatedData' },
   score_updated: { version: 1, dataSchema: 'ScoreUpdatedData' },
   score_pending: { version: 1, dataSchema: 'ScorePendingData' },
-} as const;
+} as const satisfies Record<EventEnvelopeContract['type'], unknown>;
 
 export type EventType = keyof typeof EVENT_TYPES;
 
-/** The common envelope of every event (libs/schemas/json/events/EventEnvelope.json). */
-export interface EventEnvelope<T extends EventType = EventType> {
-  id: string;
+/**
+ * The common envelope of every event: the EventEnvelope contract's type (libs/schemas/json/events, generated),
+ * with `type` narrowed to one event type.
+ */
+export type EventEnvelope<T extends EventType = EventType> = Omit<EventEnvelopeContract, 'type'> & {
   type: T;
-  version: number;
-  source: string;
-  subject: string;
-  time: string;
-  request_id: string | null;
-  actor: string | null;
-  traceparent: string | null;
-  data: Record<string, unknown>;
-}
+};
 
 export interface NewEvent<T extends EventType = EventType> {
   readonly type: T;
