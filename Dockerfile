@@ -73,7 +73,7 @@ RUN chown -R 10001:10001 /app/libs /app/services
 WORKDIR /app/services/${SERVICE}
 USER 10001:10001
 ENV NODE_ENV=development
-CMD ["node", "--watch", "--import", "@mrp/platform/telemetry/register", "src/main.ts"]
+CMD ["node", "--watch", "--conditions=require", "--import", "@mrp/platform/telemetry/register", "src/main.ts"]
 
 # What ships: tsc's JavaScript of the service and of each library it imports, with the files they read at
 # run time (package.json, whose exports name the compiled files, the JSON schemas, the SQL migrations).
@@ -85,5 +85,7 @@ WORKDIR /app/services/${SERVICE}
 USER 10001:10001
 # The mrp-compiled condition resolves every @mrp package to its dist/ JavaScript (see their exports).
 # A 2 MiB young generation (V8's default is 16 MiB a semi-space): about 15 MB less at idle, no measurable
-# cost in throughput (docs/benchmarks.md).
-CMD ["node", "--max-semi-space-size=2", "--conditions=mrp-compiled", "--import", "@mrp/platform/telemetry/register", "dist/src/main.js"]
+# cost in throughput (docs/benchmarks.md). The require condition makes an import of a package that ships
+# both CommonJS and ES modules (OpenTelemetry's) load the CommonJS build that require() loads too, so the
+# process holds one copy of it, not two (ADR 0027).
+CMD ["node", "--max-semi-space-size=2", "--conditions=require", "--conditions=mrp-compiled", "--import", "@mrp/platform/telemetry/register", "dist/src/main.js"]

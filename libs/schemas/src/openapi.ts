@@ -166,7 +166,8 @@ export function buildOpenApiDocument(info: OpenApiInfo, routes: readonly RouteSp
     servers: [{ url: '/', description: 'Where this document was fetched from: the gateway or the service' }],
     paths,
     components: {
-      schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
+      // By code point: localeCompare would load ICU's collation data (about 2 MB per process) at start-up.
+      schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       securitySchemes: bearer ? { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } : {},
     },
   };
