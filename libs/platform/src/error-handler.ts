@@ -4,7 +4,7 @@ import { isDatabaseUnavailable, isPgError, PG_DATA_EXCEPTION_CLASS } from './pg-
 import { problemType, sendProblem } from './problem.ts';
 import type { AppState } from './request-context.ts';
 
-/** The body parser's failures (co-body / raw-body) as client errors: they are always the client's input. */
+/** The body parser's failures as client errors: they are always the client's input. */
 export function bodyParseError(error: Error & { status?: number; type?: string }, limit: string): AppError {
   if (error.type === 'entity.too.large' || error.status === 413) {
     return new AppError({
@@ -32,7 +32,7 @@ export function bodyParseError(error: Error & { status?: number; type?: string }
   });
 }
 
-/** Codes for the 4xx errors raised by the body parser (co-body / raw-body) and the router. */
+/** Codes for the 4xx errors raised by the body parser and the router. */
 function codeForExposedError(error: { type?: unknown; status: number; code?: unknown }): string {
   if (typeof error.code === 'string' && /^[a-z][a-z0-9_]*$/.test(error.code)) return error.code;
   if (error.type === 'entity.too.large' || error.status === 413) return 'payload_too_large';
