@@ -12,7 +12,7 @@ import { http } from './commonjs.ts';
 export interface HttpRequest {
   readonly method?: string;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
+  readonly body?: string | Buffer;
   /** The whole exchange, from connecting to the body's last byte (ms). */
   readonly timeoutMs: number;
 }

@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -16,6 +15,7 @@ import {
 } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { SDK_KEY, type TelemetryGlobal } from './tracing.ts';
+import { OtlpJsonTraceExporter, otlpSettingsFromEnvironment } from './telemetry/otlp-exporter.ts';
 import { samplerFromEnvironment } from './telemetry/sampler.ts';
 
 /** The version in the nearest package.json above the entry point (`service.version`). */
@@ -45,7 +45,8 @@ export interface TelemetryOptions {
 
 /**
  * Starts tracing unless `OTEL_SDK_DISABLED=true`: a tracer provider exporting OTLP/HTTP (JSON) to
- * `OTEL_EXPORTER_OTLP_ENDPOINT` (default http://localhost:4318) in batches, W3C trace context and
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (default http://localhost:4318) in batches (the platform's own exporter,
+ * telemetry/otlp-exporter.ts), W3C trace context and
  * baggage, and pg and ioredis instrumentation. The HTTP server span is the platform's own (traceRequests
  * in tracing.ts, started by listen()), and so is the client span of a call to another service (http-client.ts). Must run before the instrumented libraries load (see
  * telemetry/register.ts). Exports fail quietly: without a collector, spans are dropped and requests are
@@ -75,7 +76,13 @@ export function startTelemetry(options: TelemetryOptions = {}): boolean {
   const provider = new TracerProvider({
     resource,
     sampler: samplerFromEnvironment(process.env),
-    spanProcessors: exporting ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] : [],
+    spanProcessors: exporting
+      ? [
+          new BatchSpanProcessor({
+            exporter: new OtlpJsonTraceExporter(otlpSettingsFromEnvironment(process.env)),
+          }),
+        ]
+      : [],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
