@@ -312,9 +312,9 @@ function compileServices(): void {
 function serviceCommand(service: LocalService): { command: string; args: string[] } {
   const compiled = runtime === 'compiled';
   // The images' flags (see the Dockerfile): one copy of each dual package (ADR 0027) in both runtimes;
-  // compiled, also the footprint flag (a 2 MiB young generation) and the @mrp packages' dist/.
+  // compiled, also the footprint flag (1 MiB semi-spaces) and the @mrp packages' dist/.
   const flags = compiled
-    ? ['--max-semi-space-size=2', '--conditions=require', '--conditions=mrp-compiled']
+    ? ['--max-semi-space-size=1', '--conditions=require', '--conditions=mrp-compiled']
     : ['--conditions=require'];
   const entry = compiled ? service.entry.replace(/\/src\/(.+)\.ts$/, '/dist/src/$1.js') : service.entry;
   return { command: process.execPath, args: [...flags, '--import', TELEMETRY_PRELOAD, entry] };

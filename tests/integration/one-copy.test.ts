@@ -1,8 +1,8 @@
 /**
  * Each package that ships both a CommonJS and an ES build is loaded once per service (ADR 0027): loading
  * every module of a service with the flags its image starts it with (the Dockerfile's CMD), no file is
- * loaded in both builds. Without `--conditions=require` OpenTelemetry's packages are loaded twice, once
- * for the platform's ES imports and once for the instrumentations' requires.
+ * loaded in both builds. Without `--conditions=require` the OpenTelemetry API is loaded twice, once for
+ * the ES imports and once for prom-client's require.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
