@@ -2,6 +2,7 @@ import type { KeysetPosition, Pool, PoolClient } from '@mrp/platform';
 import type { OutboxRow } from '@mrp/events';
 import type { Priority } from '@mrp/schemas';
 import type { CaseRecord, CaseScore, CaseStatus, RiskBand, ScoreReason } from '../domain/case.ts';
+import { ANSWER_STATUS } from './idempotency.repository.ts';
 
 /** A pool or a client inside a transaction: repositories run in either. */
 export type Queryable = Pool | PoolClient;
@@ -225,7 +226,7 @@ export const caseRepository = {
       score: CaseScore;
       updatedAt: Date;
       event: OutboxRow;
-      answer?: { owner: string; key: string; status: number; body: unknown };
+      answer?: { owner: string; key: string; body: unknown };
     },
   ): Promise<{ record: CaseRecord; answered: boolean }> {
     const { id, score, updatedAt, event, answer } = change;
@@ -256,7 +257,7 @@ export const caseRepository = {
               WHERE owner = $12 AND key = $13 AND EXISTS (SELECT 1 FROM updated WHERE status = 'SCORED')
               RETURNING 1)
             SELECT *, EXISTS (SELECT 1 FROM answer) AS answered FROM updated`,
-          values: [...values, answer.owner, answer.key, answer.status, JSON.stringify(answer.body)],
+          values: [...values, answer.owner, answer.key, ANSWER_STATUS, JSON.stringify(answer.body)],
         })
       : await db.query<Row & { answered: boolean }>({
           name: 'cases_apply_score',

@@ -1,5 +1,11 @@
 import type { Queryable } from './case.repository.ts';
 
+/**
+ * The status stored with an answer. Only a create stores one, and it answers 201 Created; the column keeps
+ * it so that a row says by itself what was answered (a row with no status has no answer yet).
+ */
+export const ANSWER_STATUS = 201;
+
 export interface IdempotencyRecord {
   requestHash: string;
   caseId: string | null;
@@ -49,12 +55,12 @@ export const idempotencyRepository = {
     );
   },
 
-  /** Stores the first response, to be replayed for the same key and body. */
-  async complete(db: Queryable, owner: string, key: string, status: number, body: unknown): Promise<void> {
+  /** Stores the first answer, to be replayed for the same key and body. */
+  async complete(db: Queryable, owner: string, key: string, answer: unknown): Promise<void> {
     await db.query({
       name: 'idempotency_complete',
       text: 'UPDATE idempotency_keys SET response_status = $3, response_body = $4 WHERE owner = $1 AND key = $2',
-      values: [owner, key, status, JSON.stringify(body)],
+      values: [owner, key, ANSWER_STATUS, JSON.stringify(answer)],
     });
   },
 

@@ -68,10 +68,12 @@ export interface CaseUseCaseDependencies {
   readonly presentAnswer: (version: ApiVersion, record: CaseRecord) => unknown;
 }
 
+/** What a create did. How it is answered over HTTP (201, Idempotent-Replayed) is http/'s business. */
 export interface CreateResult {
-  status: number;
-  body: unknown;
-  replayed: boolean;
+  /** The case as the request's API version presents it: the answer stored with its Idempotency-Key. */
+  readonly answer: unknown;
+  /** True when `answer` is the one stored for an earlier request with the same key and body. */
+  readonly replayed: boolean;
 }
 
 /** The request's fingerprint: same key and same fingerprint replay; same key, other fingerprint is refused. */
@@ -204,10 +206,10 @@ export class CaseUseCases {
       const answer =
         idempotencyKey === undefined ? undefined : { version, owner: caller.subject, key: idempotencyKey };
       const stored = await this.#scoreAndStore(record, caller, this.#options.pendingRetryMs, answer);
-      const body = stored.answer ?? this.#presentAnswer(version, stored.record);
+      const presented = stored.answer ?? this.#presentAnswer(version, stored.record);
       if (answer && stored.answer === undefined)
-        await idempotencyRepository.complete(this.#pool, answer.owner, answer.key, 201, body);
-      return { status: 201, body, replayed: false };
+        await idempotencyRepository.complete(this.#pool, answer.owner, answer.key, presented);
+      return { answer: presented, replayed: false };
     } catch (error) {
       // The case is stored and its event with it: the client's retry gets that case at once rather than
       // 409 until the in-flight window passes (best effort: the database may be what failed).
@@ -236,17 +238,16 @@ export class CaseUseCases {
         detail: 'this Idempotency-Key was used with a different request body',
       });
     }
-    if (existing.responseStatus !== null)
-      return { status: existing.responseStatus, body: existing.responseBody, replayed: true };
+    if (existing.responseStatus !== null) return { answer: existing.responseBody, replayed: true };
     const abandoned =
       existing.abandoned || Date.now() - existing.createdAt.getTime() > this.#options.idempotencyInFlightMs;
     if (abandoned && existing.caseId) {
       // The first request died after creating the case: answer with the case as it is now.
       const record = await caseRepository.findById(this.#pool, existing.caseId);
       if (record) {
-        const body = this.#presentAnswer(version, record);
-        await idempotencyRepository.complete(this.#pool, caller.subject, key, 201, body);
-        return { status: 201, body, replayed: true };
+        const presented = this.#presentAnswer(version, record);
+        await idempotencyRepository.complete(this.#pool, caller.subject, key, presented);
+        return { answer: presented, replayed: true };
       }
     }
     throw inFlight();
@@ -306,7 +307,7 @@ export class CaseUseCases {
           },
           actor,
         ),
-        answer: answer && { owner: answer.owner, key: answer.key, status: 201, body },
+        answer: answer && { owner: answer.owner, key: answer.key, body },
       });
       result = stored.answered ? { record: stored.record, answer: body } : { record: stored.record };
     } else {

@@ -48,11 +48,12 @@ export function caseRoutes(version: ApiVersion, cases: CaseUseCases): RouteDefin
   } as const;
   async function answerCreate(ctx: AppContext, request: CreateCaseRequest): Promise<void> {
     const result = await cases.createCase(request, caller(ctx), idempotencyKey(ctx));
-    ctx.status = result.status;
+    // A replay answers as the first request was answered: 201 with the stored body, marked as a replay.
+    ctx.status = 201;
     if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
-    const id = (result.body as { id?: string }).id;
+    const id = (result.answer as { id?: string }).id;
     if (id) ctx.set('Location', `${base}/${id}`);
-    ctx.body = result.body;
+    ctx.body = result.answer;
   }
 
   const update = {
