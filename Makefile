@@ -81,7 +81,7 @@ contract-types: ## Write the TypeScript types of the JSON Schemas in libs/schema
 render-gateway: ## Write the committed gateway renderings again (Helm chart template, docker-compose config)
 	@$(TOOLCHAIN) node envoy/src/committed-renderings.ts
 
-api-docs: ## Write the gateway's merged OpenAPI document (charts/gateway/files/docs/openapi.json) from the five services' own (needs Postgres and Redis)
+api-docs: ## Write the gateway's merged OpenAPI document (charts/gateway/files/docs/openapi.json) from every registered service's own (needs Postgres and Redis)
 	@MRP_WRITE_API_DOCS=1 MOCHA_SPEC='tests/integration/openapi.test.ts' $(TOOLCHAIN) mocha --grep 'as committed'
 
 typecheck: ## TypeScript strict, all projects

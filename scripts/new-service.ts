@@ -13,7 +13,9 @@
  *   docker-compose.yml, the Prometheus scrape configs, the TypeScript project references and the tests'
  *   dependencies. tests/packaging/service-registry.test.ts checks those lists.
  * - Then it links the workspace (npm install; NEW_SERVICE_INSTALL=no skips it) and writes what is generated:
- *   the contract types, the gateway's renderings, the chart's README, and formats what it touched.
+ *   the contract types, the gateway's renderings, the chart's README, and formats what it touched; last,
+ *   with the workspace linked, the gateway's API reference (make api-docs, which needs Postgres and Redis:
+ *   without them it says to run it later).
  *
  * The files it writes come from scripts/new-service/template/ (placeholders `__NAME__`, `__BASE__`,
  * `__PASCAL__`, `__CAMEL__`, `__PORT__`, `__DATABASE__`, `__VERSION__`, `__MIGRATION__`).
@@ -412,8 +414,16 @@ if (import.meta.main) {
   run(process.execPath, ['envoy/src/committed-renderings.ts']);
   run(process.execPath, ['scripts/chart-readme.ts']);
   run('npx', ['prettier', '--log-level=warn', '--ignore-unknown', '--write', ...touched]);
+  let apiDocs = process.env.NEW_SERVICE_INSTALL !== 'no';
+  if (apiDocs) {
+    try {
+      run('make', ['--no-print-directory', 'api-docs']);
+    } catch {
+      apiDocs = false;
+    }
+  }
   process.stdout.write(
     `\n${request.name} is scaffolded on port ${request.port}${request.database === null ? '' : ` with the database mrp_${request.database}`}, routed at /v1/${values.__BASE__} by the gateway.\n` +
-      `Next: make api-docs (the gateway's API reference), make test; docs/adding-a-service.md says what to change next.\n`,
+      `Next: ${apiDocs ? '' : "make api-docs (the gateway's API reference, with Postgres and Redis up), "}make test; docs/adding-a-service.md says what to change next.\n`,
   );
 }

@@ -5,12 +5,13 @@ import {
   API_DOCS_MERGED_FILE,
   mergeOpenApiDocuments,
   renderMergedDocument,
+  SERVICE_NAMES,
   SERVICE_ROUTES,
   type ServiceName,
   type ServiceOpenApiDocument,
 } from '@mrp/gateway';
 import { SERVICE_CLIENT_SCOPES, toOpenApiPath, type OpenApiDocument } from '@mrp/schemas';
-import { listen, type RunningServer, type ServiceApp } from '@mrp/platform';
+import { createLogger, listen, type RunningServer, type ServiceApp } from '@mrp/platform';
 import { request } from '../support/http.ts';
 import { openApiDocument } from '../support/openapi.ts';
 import { type TestPlatform } from '../support/platform.ts';
@@ -33,28 +34,76 @@ function collectRefs(node: unknown, refs: Set<string>): Set<string> {
   return refs;
 }
 
+interface ScaffoldedService {
+  readonly name: ServiceName;
+  readonly url: string;
+  readonly service: ServiceApp;
+  stop(): Promise<void>;
+}
+
+/**
+ * A registered service other than the five the full platform starts (one `make new-service` wrote): built
+ * with the `load...Config` and `create...Service` its package exports, as the scaffold writes them, on
+ * a free port. It serves its document without a database or a token, so none is set up.
+ */
+async function startScaffolded(name: ServiceName): Promise<ScaffoldedService> {
+  const module = (await import(`@mrp/${name}`)) as Record<string, unknown>;
+  const exported = (pattern: RegExp) =>
+    Object.entries(module).find(([key, value]) => pattern.test(key) && typeof value === 'function')?.[1];
+  const load = exported(/^load\w+Config$/) as ((env: NodeJS.ProcessEnv) => unknown) | undefined;
+  const create = exported(/^create\w+Service$/) as
+    | ((
+        config: unknown,
+        logger: ReturnType<typeof createLogger>,
+      ) => Promise<{ service: ServiceApp; close(): Promise<void> }>)
+    | undefined;
+  if (!load || !create)
+    throw new Error(
+      `${name} exports no load...Config and create...Service: start it in tests/support/full-platform.ts and list it in services() here`,
+    );
+  const config = load({ ...process.env, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false' });
+  const created = await create(config, createLogger({ serviceName: name, level: 'silent' }));
+  const server = await listen(created.service, 0);
+  return {
+    name,
+    url: server.url,
+    service: created.service,
+    async stop() {
+      await server.close(100);
+      await created.close();
+    },
+  };
+}
+
 describe('OpenAPI documents match the routes that exist', () => {
   let full: FullPlatform;
   let platform: TestPlatform;
   let auditServer: RunningServer;
+  const scaffolded: ScaffoldedService[] = [];
 
   before(async () => {
     full = await startFullPlatform();
     platform = full.platform;
     auditServer = await listen(full.audit.service, 0);
+    const started = new Set(services().map(([name]) => name));
+    for (const name of SERVICE_NAMES.filter((registered) => !started.has(registered)))
+      scaffolded.push(await startScaffolded(name));
   });
 
   after(async () => {
+    for (const service of scaffolded) await service.stop();
     await auditServer.close(100);
     await full.stop();
   });
 
+  /** Every registered service: the five by their own factories, any other as the scaffold writes it. */
   const services = (): [ServiceName, string, ServiceApp][] => [
     ['auth-service', platform.authUrl, platform.auth.service],
     ['user-service', platform.userUrl, platform.user.service],
     ['case-service', full.cases.url, full.cases.caseService.service],
     ['scoring-service', full.scoring.url, full.scoring.scoring.service],
     ['audit-telemetry-service', auditServer.url, full.audit.service],
+    ...scaffolded.map(({ name, url, service }): [ServiceName, string, ServiceApp] => [name, url, service]),
   ];
 
   it('each service serves /openapi.json listing exactly the operations its router mounts', async () => {
@@ -140,8 +189,12 @@ describe('OpenAPI documents match the routes that exist', () => {
     return mergeOpenApiDocuments(documents, version);
   };
 
+  it('every registered service is among the documents merged', () => {
+    expect(services().map(([name]) => name)).to.have.members([...SERVICE_NAMES]);
+  });
+
   // `make api-docs` runs this case with MRP_WRITE_API_DOCS=1 to write the file instead of comparing.
-  it('the gateway serves the merge of the five documents, as committed (make api-docs writes it)', async () => {
+  it("the gateway serves the merge of the services' documents, as committed (make api-docs writes it)", async () => {
     const text = renderMergedDocument(await merged());
     if (process.env.MRP_WRITE_API_DOCS === '1') await writeFile(API_DOCS_MERGED_FILE, text);
     expect(await readFile(API_DOCS_MERGED_FILE, 'utf8'), 'stale: run make api-docs').to.equal(text);

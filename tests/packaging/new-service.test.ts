@@ -104,7 +104,7 @@ describe('make new-service (scaffolded into a temporary copy of the repository)'
     expect(stdout).to.equal('');
   });
 
-  it('scaffolds a service with a database and one without: each builds, lints, passes its tests and the packaging checks, and the gateway routes it', async function () {
+  it('scaffolds a service with a database and one without: each builds, lints, passes its tests and the packaging checks, the gateway routes it and its API reference lists it', async function () {
     const scaffold = await run(
       copy,
       process.execPath,
@@ -158,6 +158,14 @@ describe('make new-service (scaffolded into a temporary copy of the repository)'
       'tests/integration/invoice-service.test.ts',
       'tests/integration/notice-board-service.test.ts',
     ]);
+    // What the scaffold does last when it installs (make api-docs): the gateway's API reference.
+    await run(copy, process.execPath, ['node_modules/mocha/bin/mocha.js', '--grep', 'as committed'], {
+      MRP_WRITE_API_DOCS: '1',
+      MOCHA_SPEC: 'tests/integration/openapi.test.ts',
+    });
+    const reference = await readFile(join(copy, 'charts/gateway/files/docs/openapi.json'), 'utf8');
+    expect(reference).to.include('"x-service": "invoice-service"').and.to.include('"/v1/invoice/items"');
+    expect(reference).to.include('"x-service": "notice-board-service"');
     await run(copy, process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', '.']);
     const tests = await run(copy, process.execPath, ['node_modules/mocha/bin/mocha.js'], {
       MOCHA_SPEC: [
@@ -165,6 +173,7 @@ describe('make new-service (scaffolded into a temporary copy of the repository)'
         'services/notice-board-service/test/**/*.test.ts',
         'tests/integration/invoice-service.test.ts',
         'tests/integration/notice-board-service.test.ts',
+        'tests/integration/openapi.test.ts',
         'tests/packaging/service-registry.test.ts',
         'tests/packaging/contract-types.test.ts',
         'tests/packaging/chart-readmes.test.ts',
