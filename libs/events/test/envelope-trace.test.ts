@@ -1,41 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import {
-  context,
-  ROOT_CONTEXT,
-  trace,
-  TraceFlags,
-  type Context,
-  type ContextManager,
-} from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { expect } from 'chai';
 import { createEvent } from '../src/index.ts';
-
-/** The smallest context manager that makes `context.with` set the active context (the SDK brings its own). */
-class TestContextManager implements ContextManager {
-  readonly #storage = new AsyncLocalStorage<Context>();
-  active(): Context {
-    return this.#storage.getStore() ?? ROOT_CONTEXT;
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    active: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.#storage.run(active, () => fn.call(thisArg, ...args));
-  }
-  bind<T>(_context: Context, target: T): T {
-    return target;
-  }
-  enable(): this {
-    return this;
-  }
-  disable(): this {
-    this.#storage.disable();
-    return this;
-  }
-}
 
 const newEvent = (traceparent?: string | null) => ({
   type: 'score_pending' as const,
@@ -47,7 +14,7 @@ const newEvent = (traceparent?: string | null) => ({
 
 describe('createEvent and trace context', () => {
   before(() => {
-    context.setGlobalContextManager(new TestContextManager());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   });
   after(() => {
     context.disable();

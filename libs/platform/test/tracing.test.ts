@@ -1,41 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Writable } from 'node:stream';
-import {
-  context,
-  ROOT_CONTEXT,
-  trace,
-  TraceFlags,
-  type Context,
-  type ContextManager,
-} from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { expect } from 'chai';
 import { activeTraceFields, createLogger, shutdownTelemetry } from '../src/index.ts';
-
-/** The smallest context manager that makes `context.with` set the active context (the SDK brings its own). */
-class TestContextManager implements ContextManager {
-  readonly #storage = new AsyncLocalStorage<Context>();
-  active(): Context {
-    return this.#storage.getStore() ?? ROOT_CONTEXT;
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    active: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.#storage.run(active, () => fn.call(thisArg, ...args));
-  }
-  bind<T>(_context: Context, target: T): T {
-    return target;
-  }
-  enable(): this {
-    return this;
-  }
-  disable(): this {
-    this.#storage.disable();
-    return this;
-  }
-}
 
 const SPAN = {
   traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
@@ -56,7 +23,7 @@ function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
 
 describe('trace context in logs', () => {
   before(() => {
-    context.setGlobalContextManager(new TestContextManager());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   });
   after(() => {
     context.disable();
