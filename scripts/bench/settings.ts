@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { SERVICE_NAMES as REGISTERED_SERVICES } from '@mrp/gateway';
+import { TRACE_SAMPLER_NAMES } from '@mrp/platform';
 
 /** The repository's root: where scripts/dev.ts runs from. */
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -70,21 +71,11 @@ export interface SamplerSetting {
   readonly arg: string | undefined;
 }
 
-/** The samplers of the OpenTelemetry specification that the services' SDK setup accepts. */
-const SAMPLER_NAMES = new Set([
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-]);
-
 function samplerFrom(label: string): SamplerSetting {
   const [name = '', arg, ...extra] = label.split(':');
-  if (!SAMPLER_NAMES.has(name) || extra.length > 0)
+  if (!TRACE_SAMPLER_NAMES.has(name) || extra.length > 0)
     badSetting(
-      `BENCH_SAMPLERS: "${label}" is not <sampler>[:<ratio>] with a sampler of ${[...SAMPLER_NAMES].join(', ')}`,
+      `BENCH_SAMPLERS: "${label}" is not <sampler>[:<ratio>] with a sampler of ${[...TRACE_SAMPLER_NAMES].join(', ')}`,
     );
   if (arg !== undefined) {
     const ratio = Number(arg);

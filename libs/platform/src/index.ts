@@ -65,6 +65,7 @@ export {
   type RevocationSource,
 } from './revocations.ts';
 export { activeTraceFields, shutdownTelemetry } from './tracing.ts';
+export { TRACE_SAMPLER_NAMES } from './telemetry/sampler.ts';
 export {
   backoffDelay,
   Bulkhead,

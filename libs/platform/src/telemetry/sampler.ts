@@ -18,7 +18,8 @@ export type SamplerName =
   | 'parentbased_always_off'
   | 'parentbased_traceidratio';
 
-const NAMES = new Set<string>([
+/** The samplers of the OpenTelemetry specification that `OTEL_TRACES_SAMPLER` may name here. */
+export const TRACE_SAMPLER_NAMES: ReadonlySet<string> = new Set<string>([
   'always_on',
   'always_off',
   'traceidratio',
@@ -46,7 +47,7 @@ export function chooseSampler(environment: NodeJS.ProcessEnv): SamplerChoice {
   const requested = environment.OTEL_TRACES_SAMPLER?.trim().toLowerCase();
   let name: SamplerName = fallback;
   if (requested) {
-    if (NAMES.has(requested)) name = requested as SamplerName;
+    if (TRACE_SAMPLER_NAMES.has(requested)) name = requested as SamplerName;
     else diag.error(`unknown OTEL_TRACES_SAMPLER "${requested}"; using ${fallback}`);
   }
   if (!name.endsWith('traceidratio')) return { name, ratio: undefined };
