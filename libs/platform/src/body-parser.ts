@@ -42,8 +42,10 @@ const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 
 /** "100kb" -> 102400. Throws on anything else, so a bad HTTP_BODY_LIMIT stops the service at start-up. */
 export function parseByteSize(size: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(size);
-  if (!match?.[1]) throw new Error(`"${size}" is not a size: a number of bytes, or with kb, mb or gb`);
-  return Math.floor(Number(match[1]) * (UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1));
+  const unit = UNITS[(match?.[2] ?? 'b').toLowerCase()];
+  if (!match?.[1] || unit === undefined)
+    throw new Error(`"${size}" is not a size: a number of bytes, or with kb, mb or gb`);
+  return Math.floor(Number(match[1]) * unit);
 }
 
 /** What decompresses the body as `Content-Encoding` says (gzip, deflate or br); null for identity. */
@@ -93,13 +95,19 @@ async function readText(req: IncomingMessage, limit: number): Promise<string> {
     const onEnd = () => {
       settle(null);
     };
-    // From zlib: bytes that do not inflate.
-    const onError = () => {
-      settle(bodyError(400, 'entity.parse.failed', 'the body cannot be decompressed'));
+    const aborted = () => bodyError(400, 'request.aborted', 'request aborted');
+    // The request's own stream fails when the client goes away mid-body (ECONNRESET); zlib's when the bytes
+    // do not inflate.
+    const onError = (error: NodeJS.ErrnoException) => {
+      settle(
+        error.code === 'ECONNRESET'
+          ? aborted()
+          : bodyError(400, 'entity.parse.failed', 'the body cannot be decompressed'),
+      );
     };
-    // The client went away before the end of its body.
+    // The client went away before the end of its body (with an inflater, the request's error stays there).
     const onClose = () => {
-      if (!req.complete) settle(bodyError(400, 'request.aborted', 'request aborted'));
+      if (!req.complete) settle(aborted());
     };
     stream.on('data', onData).on('end', onEnd).on('error', onError);
     req.on('close', onClose);

@@ -20,14 +20,22 @@ interface Answer {
   };
 }
 
-/** A Koa app with only the body parser: answers 200 with what it read, or the failure it was given. */
-async function withParser(limit: string, run: (send: Sender) => Promise<void>): Promise<void> {
+/**
+ * A Koa app with only the body parser: answers 200 with what it read, or the failure it was given, which
+ * it also records in `failures` (for a client that is gone before the answer).
+ */
+async function withParser(
+  limit: string,
+  run: (send: Sender, failures: BodyError[]) => Promise<void>,
+): Promise<void> {
+  const failures: BodyError[] = [];
   const app = new Koa();
   app.use(async (ctx, next) => {
     try {
       await next();
     } catch (error) {
       const failure = (error as { cause: BodyError }).cause;
+      failures.push(failure);
       ctx.status = failure.status;
       ctx.body = { error: { status: failure.status, type: failure.type, message: failure.message } };
     }
@@ -43,7 +51,7 @@ async function withParser(limit: string, run: (send: Sender) => Promise<void>): 
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   try {
-    await run((options) => send(port, options));
+    await run((options) => send(port, options), failures);
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
@@ -55,6 +63,8 @@ interface SendOptions {
   readonly headers?: Record<string, string>;
   /** Written in these chunks, without a Content-Length unless the headers give one. */
   readonly chunks: (string | Buffer)[];
+  /** Leave the request unfinished: `answered` once the server has answered, `abort` to go away. */
+  readonly hold?: { answered?: () => void; abort?: boolean };
 }
 type Sender = (options: SendOptions) => Promise<Answer>;
 
@@ -79,7 +89,12 @@ function send(port: number, options: SendOptions): Promise<Answer> {
     );
     req.on('error', reject);
     for (const chunk of options.chunks) req.write(chunk);
-    req.end();
+    if (!options.hold) req.end();
+    else if (options.hold.abort)
+      setTimeout(() => {
+        req.destroy();
+        resolve({ status: 0, body: {} });
+      }, 50);
   });
 }
 
@@ -100,6 +115,7 @@ describe('the body parser', () => {
       expect(parseByteSize('100kb')).to.equal(102_400);
       expect(parseByteSize('16KB')).to.equal(16_384);
       expect(parseByteSize(' 1.5 mb ')).to.equal(1_572_864);
+      expect(parseByteSize('0.25kb')).to.equal(256);
       expect(parseByteSize('1gb')).to.equal(1024 ** 3);
     });
 
@@ -119,10 +135,10 @@ describe('the body parser', () => {
     });
 
     it('refuses a scalar at the top, and says so', () => {
-      for (const scalar of ['42', '"x"', 'true', 'null']) {
+      for (const scalar of ['42', '"x"', 'true', 'null', 'x{"a":1}']) {
         expect(() => parseJsonBody(scalar))
           .to.throw('invalid JSON, only supports object and array')
-          .with.property('status', 400);
+          .with.property('type', 'entity.parse.failed');
       }
     });
 
@@ -200,6 +216,10 @@ describe('the body parser', () => {
         expect(text.body).to.deep.equal({ read: false, body: null });
         const get = await post({ method: 'GET', ...json('{"a":1}') });
         expect(get.body).to.deep.equal({ read: false, body: null });
+        for (const method of ['PUT', 'PATCH']) {
+          const written = await post({ method, ...json('{"a":1}') });
+          expect(written.body, method).to.deep.equal({ read: true, body: { a: 1 } });
+        }
         const vendor = await post(json('[1]', { 'content-type': 'application/vnd.api+json' }));
         expect(vendor.body).to.deep.equal({ read: true, body: [1] });
       });
@@ -218,8 +238,9 @@ describe('the body parser', () => {
           headers: { 'content-type': 'application/json' },
           chunks: ['{"a":"0123', '456789x"}'],
         });
-        expect(streamed.status).to.equal(413);
-        expect(streamed.body.error?.type).to.equal('entity.too.large');
+        expect(streamed.body).to.deep.equal({
+          error: { status: 413, type: 'entity.too.large', message: 'request entity too large' },
+        });
       });
     });
 
@@ -255,8 +276,48 @@ describe('the body parser', () => {
           },
         });
         const broken = await post(json('not gzip at all', { 'content-encoding': 'gzip' }));
-        expect(broken.status).to.equal(400);
-        expect(broken.body.error?.type).to.equal('entity.parse.failed');
+        expect(broken).to.deep.equal({
+          status: 400,
+          body: {
+            error: { status: 400, type: 'entity.parse.failed', message: 'the body cannot be decompressed' },
+          },
+        });
+        const spelled = await post(json(gzipSync('{"a":1}'), { 'content-encoding': ' GZip ' }));
+        expect(spelled.body).to.deep.equal({ read: true, body: { a: 1 } });
+      });
+    });
+
+    it('answers 413 from the Content-Length alone, before the body has arrived', async () => {
+      await withParser('16b', async (post) => {
+        const answer = await post({
+          headers: { 'content-type': 'application/json', 'content-length': '1000' },
+          chunks: ['{"a":"'],
+          hold: {},
+        });
+        expect(answer.status).to.equal(413);
+      });
+    });
+
+    it('hands a body the client abandons half-way to onError as aborted, compressed or not', async () => {
+      await withParser('1kb', async (post, failures) => {
+        const half = gzipSync(`{"a":"${'x'.repeat(400)}"}`);
+        for (const [headers, chunk] of [
+          [{}, '{"a":"'],
+          [{ 'content-encoding': 'gzip' }, half.subarray(0, half.length / 2)],
+        ] as const) {
+          const before = failures.length;
+          await post({
+            headers: { 'content-type': 'application/json', 'content-length': '1000', ...headers },
+            chunks: [chunk],
+            hold: { abort: true },
+          });
+          for (let waited = 0; failures.length === before && waited < 2000; waited += 20)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(failures.map(({ status, type, message }) => ({ status, type, message }))).to.deep.equal([
+          { status: 400, type: 'request.aborted', message: 'request aborted' },
+          { status: 400, type: 'request.aborted', message: 'request aborted' },
+        ]);
       });
     });
 
