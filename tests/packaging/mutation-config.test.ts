@@ -15,7 +15,7 @@ describe('make mutation (stryker.config.json)', function () {
     expect(config.mochaOptions.spec).to.deep.equal(['libs/*/test/**/*.test.ts']);
     expect(config.mutate.length).to.be.greaterThan(10);
     for (const file of config.mutate) {
-      expect(file).to.match(/^libs\/[a-z]+\/src\/[\w-]+\.ts$/);
+      expect(file).to.match(/^libs\/[a-z]+\/src\/([\w-]+\/)*[\w-]+\.ts$/);
       expect(existsSync(join(ROOT, file)), file).to.be.true;
     }
   });
