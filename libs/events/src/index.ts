@@ -22,7 +22,9 @@ export {
 export {
   defaultConsumerName,
   StreamConsumer,
+  type BatchEventHandler,
   type DeadLetterReason,
+  type Delivery,
   type DeliveryMeta,
   type EventHandler,
   type StreamConsumerOptions,

@@ -1,5 +1,14 @@
 import { hostname } from 'node:os';
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+} from '@opentelemetry/api';
 import { backoffDelay, withDeadline, type Logger, type MetricsRegistry } from '@mrp/platform';
 import type { Redis } from 'ioredis';
 import { createConsumerMetrics, type ConsumerMetrics, type StreamSample } from './consumer-metrics.ts';
@@ -36,6 +45,20 @@ export interface DeliveryMeta {
  */
 export type EventHandler = (event: EventEnvelope, meta: DeliveryMeta) => Promise<void>;
 
+/** One event of a batch, with where it came from. */
+export interface Delivery {
+  readonly event: EventEnvelope;
+  readonly meta: DeliveryMeta;
+}
+
+/**
+ * Processes the valid events of one read together (one statement, one commit), with the same contract as
+ * `EventHandler` for each of them: idempotent, resolving only after they are committed. They are then
+ * acknowledged together. When it fails with an error that is not transient, each event of the batch is
+ * handed to `handle` on its own, so an event that cannot be processed costs only its own deliveries.
+ */
+export type BatchEventHandler = (deliveries: readonly Delivery[]) => Promise<void>;
+
 export interface StreamConsumerOptions {
   /** A Redis URL, or a factory of connections; the consumer opens two (one blocks) and closes them on stop. */
   readonly redis: string | (() => Redis);
@@ -44,6 +67,11 @@ export interface StreamConsumerOptions {
   /** Unique among the group's consumers: the pod or host name plus the pid (`defaultConsumerName()`). */
   readonly consumer: string;
   readonly handle: EventHandler;
+  /**
+   * Optional: processes the valid events of a read in one call (see `BatchEventHandler`). Reclaimed
+   * messages, and a batch that failed, still go through `handle` one at a time.
+   */
+  readonly handleBatch?: BatchEventHandler;
   readonly logger: Logger;
   /** Deliveries after which a message that still fails is dead-lettered (default 5). */
   readonly maxDeliveries?: number;
@@ -81,13 +109,24 @@ export interface StreamConsumerOptions {
   readonly retryMaxMs?: number;
 }
 
-type ResolvedOptions = Required<Omit<StreamConsumerOptions, 'registry' | 'redis'>> & {
+type ResolvedOptions = Required<Omit<StreamConsumerOptions, 'registry' | 'redis' | 'handleBatch'>> & {
   readonly connect: () => Redis;
+  readonly handleBatch: BatchEventHandler | undefined;
 };
+
+/** How handling ended: done, left pending because the consumer stopped, or failed with an error. */
+type HandlerResult = { outcome: 'handled' | 'stopped' } | { outcome: 'failed'; error: unknown };
 
 /** `<host name>-<pid>`: unique per process, and the pod name in Kubernetes. */
 export function defaultConsumerName(): string {
   return `${hostname()}-${process.pid}`;
+}
+
+/** The context of the trace that published the event (the root context when it carried none). */
+function producerContext(event: EventEnvelope): Context {
+  return event.traceparent
+    ? propagation.extract(ROOT_CONTEXT, { traceparent: event.traceparent })
+    : ROOT_CONTEXT;
 }
 
 function describeError(error: unknown): string {
@@ -149,6 +188,7 @@ export class StreamConsumer {
       retryBaseMs: 100,
       retryMaxMs: 5000,
       ...options,
+      handleBatch: options.handleBatch,
       claimIdleMs,
       claimIntervalMs: options.claimIntervalMs ?? Math.max(50, Math.min(claimIdleMs, 5000)),
       connect: typeof redis === 'string' ? () => createRedis(redis) : redis,
@@ -311,6 +351,15 @@ export class StreamConsumer {
    * in hand have settled.
    */
   async #processAll(entries: readonly StreamEntry[]): Promise<void> {
+    if (this.#options.handleBatch && entries.length > 1) {
+      await this.#processBatch(entries);
+      return;
+    }
+    await this.#processEach(entries);
+  }
+
+  /** Handles entries one at a time each, up to `concurrency` at once (see `#processAll`). */
+  async #processEach(entries: readonly StreamEntry[]): Promise<void> {
     let next = 0;
     const work = async (): Promise<void> => {
       while (next < entries.length && !this.#stopping()) {
@@ -324,6 +373,79 @@ export class StreamConsumer {
     if (next < entries.length) await this.#release(entries.slice(next));
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * Handles a read's entries with the batch handler: entries that are not valid events are acknowledged or
+   * dead-lettered one by one as always, the valid ones go to the batch handler in one call and are then
+   * acknowledged in one XACK per stream. A batch that fails (other than transiently) is handled again one
+   * event at a time, so the events that can be stored are, and the others fail on their own.
+   */
+  async #processBatch(entries: readonly StreamEntry[]): Promise<void> {
+    if (this.#stopping()) {
+      await this.#release(entries);
+      return;
+    }
+    const valid: { entry: StreamEntry; decoded: Extract<DecodedEntry, { kind: 'event' }> }[] = [];
+    for (const entry of entries) {
+      const decoded = entry.fields ? decodeEntry(entry.fields) : undefined;
+      if (decoded?.kind === 'event') valid.push({ entry, decoded });
+      else await this.#process(entry, 1);
+    }
+    if (valid.length === 0) return;
+    // Each event keeps a consumer span in its producer's trace; the store itself runs in the first one's.
+    const spans = valid.map(({ entry, decoded }) =>
+      tracer.startSpan(
+        `${entry.stream} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            ...this.#spanAttributes(entry.stream, decoded.event, 1),
+            'messaging.batch.message_count': valid.length,
+          },
+        },
+        producerContext(decoded.event),
+      ),
+    );
+    const deliveries = valid.map(({ entry, decoded }) => ({
+      event: decoded.event,
+      meta: { stream: entry.stream, entryId: entry.id, deliveries: 1 },
+    }));
+    let result: HandlerResult;
+    try {
+      result = await context.with(trace.setSpan(context.active(), spans[0]!), () =>
+        this.#retryWhileTransient(
+          valid.map(({ entry }) => entry),
+          () => this.#options.handleBatch!(deliveries),
+        ),
+      );
+      if (result.outcome === 'failed') {
+        const message = describeError(result.error);
+        for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message });
+      }
+    } finally {
+      for (const span of spans) span.end();
+    }
+    if (result.outcome === 'stopped') return;
+    if (result.outcome === 'failed') {
+      this.#log.warn(
+        { err: result.error, events: valid.length },
+        'storing a batch of events failed; handling them one by one',
+      );
+      await this.#processEach(valid.map(({ entry }) => entry));
+      return;
+    }
+    const idsByStream = new Map<string, string[]>();
+    for (const { entry } of valid) {
+      const ids = idsByStream.get(entry.stream) ?? [];
+      ids.push(entry.id);
+      idsByStream.set(entry.stream, ids);
+    }
+    for (const [stream, ids] of idsByStream) await this.#commands!.xack(stream, this.#options.group, ...ids);
+    for (const { entry, decoded } of valid) {
+      this.#lastErrors.delete(`${entry.stream} ${entry.id}`);
+      this.#metrics.consumed.inc({ stream: entry.stream, type: decoded.event.type });
+    }
   }
 
   /** Waits (briefly) for a connection to be usable, so a starting consumer does not report an outage. */
@@ -422,24 +544,10 @@ export class StreamConsumer {
     }
     // The handler runs in a consumer span whose parent is the producer's context, so the trace that
     // caused the event continues here. A no-op when tracing is off.
-    const parent = decoded.event.traceparent
-      ? propagation.extract(ROOT_CONTEXT, { traceparent: decoded.event.traceparent })
-      : ROOT_CONTEXT;
     await tracer.startActiveSpan(
       `${stream} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'redis',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': stream,
-          'messaging.consumer.group.name': this.#options.group,
-          'messaging.message.id': decoded.event.id,
-          'mrp.event.type': decoded.event.type,
-          'mrp.event.deliveries': deliveries,
-        },
-      },
-      parent,
+      { kind: SpanKind.CONSUMER, attributes: this.#spanAttributes(stream, decoded.event, deliveries) },
+      producerContext(decoded.event),
       async (span) => {
         try {
           await this.#handle(entry, decoded, deliveries);
@@ -463,51 +571,86 @@ export class StreamConsumer {
     const { stream, id } = entry;
     const key = `${stream} ${id}`;
     const meta: DeliveryMeta = { stream, entryId: id, deliveries };
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await this.#options.handle(decoded.event, meta);
-        break;
-      } catch (error) {
-        this.#metrics.failed.inc({ stream });
-        if (this.#options.isTransient(error)) {
-          this.#report('handler_dependency_unavailable', error);
-          await this.#sleep(
-            backoffDelay(attempt, {
-              baseDelayMs: this.#options.retryBaseMs,
-              maxDelayMs: Math.min(this.#options.retryMaxMs, this.#options.claimIdleMs / 2),
-              jitter: 'equal',
-            }),
-          );
-          // Left pending: released by stop(), reclaimed by another consumer or by our next life.
-          if (this.#stopping()) return;
-          // Keeps the message ours without counting a delivery, so no other consumer reclaims it meanwhile.
-          await this.#commands!.call('XCLAIM', [stream, this.#options.group, this.name, 0, id, 'JUSTID']);
-          continue;
-        }
-        const message = describeError(error);
-        trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message });
-        this.#log.warn(
-          {
-            err: error,
-            stream,
-            entry_id: id,
-            event_id: decoded.event.id,
-            deliveries,
-            max_deliveries: this.#options.maxDeliveries,
-          },
-          'event handler failed; the message stays pending',
-        );
-        if (deliveries >= this.#options.maxDeliveries) {
-          await this.#deadLetter(entry, 'max_deliveries', message, decoded.payload, deliveries);
-        } else {
-          this.#rememberError(key, message);
-        }
-        return;
+    const result = await this.#retryWhileTransient([entry], () => this.#options.handle(decoded.event, meta));
+    if (result.outcome === 'stopped') return;
+    if (result.outcome === 'failed') {
+      this.#metrics.failed.inc({ stream });
+      const message = describeError(result.error);
+      trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message });
+      this.#log.warn(
+        {
+          err: result.error,
+          stream,
+          entry_id: id,
+          event_id: decoded.event.id,
+          deliveries,
+          max_deliveries: this.#options.maxDeliveries,
+        },
+        'event handler failed; the message stays pending',
+      );
+      if (deliveries >= this.#options.maxDeliveries) {
+        await this.#deadLetter(entry, 'max_deliveries', message, decoded.payload, deliveries);
+      } else {
+        this.#rememberError(key, message);
       }
+      return;
     }
     await this.#commands!.xack(stream, this.#options.group, id);
     this.#lastErrors.delete(key);
     this.#metrics.consumed.inc({ stream, type: decoded.event.type });
+  }
+
+  /**
+   * Runs `work`, retrying it in place with backoff while it fails transiently (its dependency is down),
+   * without using up a delivery. Resolves 'handled' once it succeeded, 'failed' with its first error that is
+   * not transient, or 'stopped' when the consumer stopped meanwhile (the messages stay pending: released by
+   * stop(), reclaimed by another consumer or by our next life). Redis errors are thrown.
+   */
+  async #retryWhileTransient(
+    entries: readonly StreamEntry[],
+    work: () => Promise<void>,
+  ): Promise<HandlerResult> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await work();
+        return { outcome: 'handled' };
+      } catch (error) {
+        if (!this.#options.isTransient(error)) return { outcome: 'failed', error };
+        for (const stream of new Set(entries.map((entry) => entry.stream)))
+          this.#metrics.failed.inc({ stream });
+        this.#report('handler_dependency_unavailable', error);
+      }
+      await this.#sleep(
+        backoffDelay(attempt, {
+          baseDelayMs: this.#options.retryBaseMs,
+          maxDelayMs: Math.min(this.#options.retryMaxMs, this.#options.claimIdleMs / 2),
+          jitter: 'equal',
+        }),
+      );
+      if (this.#stopping()) return { outcome: 'stopped' };
+      // Keeps the messages ours without counting a delivery, so no other consumer reclaims them meanwhile.
+      for (const entry of entries)
+        await this.#commands!.call('XCLAIM', [
+          entry.stream,
+          this.#options.group,
+          this.name,
+          0,
+          entry.id,
+          'JUSTID',
+        ]);
+    }
+  }
+
+  #spanAttributes(stream: string, event: EventEnvelope, deliveries: number): Attributes {
+    return {
+      'messaging.system': 'redis',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': stream,
+      'messaging.consumer.group.name': this.#options.group,
+      'messaging.message.id': event.id,
+      'mrp.event.type': event.type,
+      'mrp.event.deliveries': deliveries,
+    };
   }
 
   /** Parks a message in the dead-letter stream and acknowledges it, atomically. */

@@ -10,7 +10,12 @@ import {
   type Redis,
 } from '../src/index.ts';
 import { deadLetterFields } from '../src/dead-letter.ts';
-import { StreamConsumer, type DeliveryMeta, type StreamConsumerOptions } from '../src/stream-consumer.ts';
+import {
+  StreamConsumer,
+  type Delivery,
+  type DeliveryMeta,
+  type StreamConsumerOptions,
+} from '../src/stream-consumer.ts';
 import {
   decodeEntry,
   estimateLag,
@@ -445,6 +450,134 @@ describe('StreamConsumer against the real Redis', () => {
     await eventually(async () => {
       expect(handledIds()).to.have.members(events.map((event) => event.id));
       expect(await pendingCount()).to.equal(0);
+    });
+  });
+
+  describe('with a batch handler', () => {
+    const batches: string[][] = [];
+    beforeEach(() => {
+      batches.splice(0);
+    });
+    const recordBatch = async (deliveries: readonly Delivery[]) => {
+      batches.push(deliveries.map(({ event }) => event.id));
+      for (const { event, meta } of deliveries) await record(event, meta);
+    };
+
+    it("hands a read's valid events to it in one call and acknowledges them together; poison still goes to the dead-letter stream", async () => {
+      const registry = createMetricsRegistry();
+      const events = [await publish(), await publish()];
+      const notJson = await redis.xadd(stream, '*', EVENT_FIELD, '{not json');
+      events.push(await publish(), await publish());
+      const single: string[] = [];
+      startConsumer({
+        registry,
+        batchSize: 10,
+        handleBatch: recordBatch,
+        handle: async (event, meta) => {
+          single.push(event.id);
+          await record(event, meta);
+        },
+      });
+      await eventually(async () => {
+        expect(await pendingCount()).to.equal(0);
+        expect(await deadLetters()).to.have.length(1);
+      });
+      expect(batches).to.deep.equal([events.map((event) => event.id)]);
+      expect(single, 'nothing went through the one-event handler').to.deep.equal([]);
+      expect(handled.map(({ meta }) => meta)).to.deep.equal(
+        handled.map(({ meta }) => ({ stream, entryId: meta.entryId, deliveries: 1 })),
+      );
+      expect((await deadLetters())[0]).to.include({ entry_id: notJson, reason: 'invalid_event' });
+      const metrics = await registry.metrics();
+      expect(metrics).to.include(`events_consumed_total{stream="${stream}",type="score_pending"} 4`);
+    });
+
+    it('a batch that fails is handled one event at a time: the others are stored, the bad one fails its own deliveries', async () => {
+      const events = [await publish(), await publish(), await publish()];
+      const bad = events[1]!;
+      const attempts: number[] = [];
+      startConsumer({
+        batchSize: 10,
+        maxDeliveries: 2,
+        handleBatch: async (deliveries) => {
+          if (deliveries.some(({ event }) => event.id === bad.id)) throw new Error('one row refused');
+          await recordBatch(deliveries);
+        },
+        handle: async (event, meta) => {
+          if (event.id === bad.id) {
+            attempts.push(meta.deliveries);
+            throw new Error(`refused (delivery ${meta.deliveries})`);
+          }
+          await record(event, meta);
+        },
+      });
+      await eventually(async () => {
+        expect(await deadLetters()).to.have.length(1);
+        expect(await pendingCount()).to.equal(0);
+      });
+      expect(handledIds()).to.have.members([events[0]!.id, events[2]!.id]);
+      expect(attempts).to.deep.equal([1, 2]);
+      expect((await deadLetters())[0]).to.include({
+        reason: 'max_deliveries',
+        deliveries: '2',
+        error: 'refused (delivery 2)',
+      });
+      expect(lines.lines.map((line) => line.message)).to.include(
+        'storing a batch of events failed; handling them one by one',
+      );
+    });
+
+    it('a batch whose dependency is down is retried in place, as one, without using up deliveries', async () => {
+      const events = [await publish(), await publish(), await publish()];
+      let failures = 0;
+      startConsumer({
+        batchSize: 10,
+        maxDeliveries: 1,
+        isTransient: (error) => error instanceof Error && error.message === 'database down',
+        handleBatch: async (deliveries) => {
+          if (failures < 3) {
+            failures += 1;
+            throw new Error('database down');
+          }
+          await recordBatch(deliveries);
+        },
+        handle: () => Promise.reject(new Error('not expected: the batch handler recovers')),
+      });
+      await eventually(async () => {
+        expect(await pendingCount()).to.equal(0);
+        expect(batches).to.have.length(1);
+      });
+      expect(batches[0]).to.deep.equal(events.map((event) => event.id));
+      expect(handled.map(({ meta }) => meta.deliveries)).to.deep.equal([1, 1, 1]);
+      expect(await deadLetters()).to.deep.equal([]);
+    });
+
+    it('stopping while a batch waits for its dependency leaves its events pending for the next consumer', async () => {
+      const events = [await publish(), await publish()];
+      let attempts = 0;
+      const first = startConsumer({
+        batchSize: 10,
+        claimIdleMs: 60_000,
+        retryBaseMs: 50,
+        isTransient: () => true,
+        handleBatch: () => {
+          attempts += 1;
+          return Promise.reject(new Error('database down'));
+        },
+      });
+      await eventually(() => {
+        expect(attempts).to.be.greaterThan(0);
+      });
+      await first.stop();
+      expect(await pendingCount()).to.equal(2);
+
+      // The same name, as a restarted pod: it takes back what it held, one at a time.
+      startConsumer({ consumer: first.name, claimIdleMs: 60_000, handleBatch: recordBatch });
+      await eventually(async () => {
+        expect(handledIds()).to.have.members(events.map((event) => event.id));
+        expect(await pendingCount()).to.equal(0);
+      });
+      expect(batches, 'reclaimed messages go through the one-event handler').to.deep.equal([]);
     });
   });
 
