@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import pg from 'pg';
 import {
@@ -122,6 +122,44 @@ describe('audit-telemetry-service consumer: every event stored exactly once (rea
       [twice.id],
     );
     expect(rows).to.deep.equal([{ stream, subject: twice.subject }]);
+  });
+
+  it('stores the events of one read in one transaction, a duplicate among them once', async () => {
+    const events: EventEnvelope[] = [];
+    for (let index = 0; index < 6; index += 1) events.push(await publish());
+    await publish(events[2]);
+    await startAudit('audit-a');
+    await eventually(async () => {
+      expect(await storedIds()).to.deep.equal(sorted(events));
+      expect(await pending()).to.equal(0);
+    });
+    // received_at is now(), the start of the storing transaction: one value for the whole read.
+    const { rows } = await db.query<{ transactions: string; total: string }>(
+      'SELECT count(DISTINCT received_at) AS transactions, count(*) AS total FROM audit_events',
+    );
+    expect(rows[0]).to.deep.equal({ transactions: '1', total: '6' });
+  });
+
+  it('when audit-db refuses one event of a read, stores the others and dead-letters that one alone', async () => {
+    const good = [await publish(), await publish()];
+    const caseId = randomUUID();
+    // Valid JSON and a valid event, but jsonb cannot hold a NUL character.
+    const refused = await publish(buildEvent({ data: { case_id: caseId, reason: 'nul \u0000 byte' } }));
+    good.push(await publish());
+    const instance = await startAudit('audit-a', { AUDIT_MAX_DELIVERIES: '2', AUDIT_CLAIM_IDLE_MS: '200' });
+    await eventually(async () => {
+      expect(await storedIds()).to.deep.equal(sorted(good));
+      expect(await redis.xlen(deadLetter)).to.equal(1);
+      expect(await pending()).to.equal(0);
+    });
+    const [[, fields] = ['', []]] = await redis.xrange(deadLetter, '-', '+');
+    const letter: Record<string, string> = {};
+    for (let index = 0; index + 1 < fields.length; index += 2) letter[fields[index]!] = fields[index + 1]!;
+    expect(letter).to.include({ stream, reason: 'max_deliveries', deliveries: '2' });
+    expect(JSON.parse(String(letter.payload))).to.deep.include({ id: refused.id });
+    expect(instance.logs.lines.map((line) => line.message)).to.include(
+      'storing a batch of events failed; handling them one by one',
+    );
   });
 
   it('when a replica stops mid-stream and another takes over, every event is stored exactly once', async () => {

@@ -39,7 +39,7 @@ export const auditServiceConfigSpec = {
   consumerConcurrency: env.int(
     'AUDIT_CONSUMER_CONCURRENCY',
     8,
-    'Events stored at once by this replica (each on its own database connection, acknowledged after its own commit); keep it below DATABASE_POOL_MAX.',
+    'Events stored one by one at once by this replica (reclaimed events, and the events of a read whose one insert failed), each on its own database connection; a read takes up to 4 times as many, stored in one insert. Keep it below DATABASE_POOL_MAX.',
     { min: 1, max: 100 },
   ),
   claimIdleMs: env.int(

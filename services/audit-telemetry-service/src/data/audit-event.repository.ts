@@ -113,6 +113,39 @@ export class AuditEventRepository {
     return rowCount === 1;
   }
 
+  /**
+   * Stores several events in one statement (one commit), each unless one with its id is stored already
+   * (also when the same event is twice in `events`); resolves how many it inserted. One event Postgres
+   * refuses fails the whole statement, and nothing of it is stored.
+   */
+  async insertManyIfAbsent(events: readonly NewAuditEvent[]): Promise<number> {
+    const column = <T>(value: (event: NewAuditEvent) => T): T[] => events.map(value);
+    const { rowCount } = await this.#pool.query({
+      // Named: prepared once per connection, the same text whatever the batch's size.
+      name: 'audit-insert-many',
+      text: `INSERT INTO audit_events (event_id, type, version, source, subject, actor, request_id, traceparent,
+         occurred_at, stream, stream_entry_id, data)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[],
+         $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::jsonb[])
+       ON CONFLICT (event_id) DO NOTHING`,
+      values: [
+        column((event) => event.eventId),
+        column((event) => event.type),
+        column((event) => event.version),
+        column((event) => event.source),
+        column((event) => event.subject),
+        column((event) => event.actor),
+        column((event) => event.requestId),
+        column((event) => event.traceparent),
+        column((event) => event.occurredAt),
+        column((event) => event.stream),
+        column((event) => event.streamEntryId),
+        column((event) => JSON.stringify(event.data)),
+      ],
+    });
+    return rowCount ?? 0;
+  }
+
   async findById(eventId: string): Promise<AuditEventRecord | undefined> {
     const { rows } = await this.#pool.query<Row>(`SELECT ${COLUMNS} FROM audit_events WHERE event_id = $1`, [
       eventId,

@@ -5,6 +5,7 @@ import {
   type AuditEventRecord,
   type AuditEventRepository,
   type AuditFilter,
+  type NewAuditEvent,
   type PagePosition,
 } from '../data/audit-event.repository.ts';
 
@@ -68,6 +69,23 @@ export interface EventOrigin {
   readonly entryId: string;
 }
 
+function toNewAuditEvent(event: EventEnvelope, origin: EventOrigin): NewAuditEvent {
+  return {
+    eventId: event.id,
+    type: event.type,
+    version: event.version,
+    source: event.source,
+    subject: event.subject,
+    actor: event.actor,
+    requestId: event.request_id,
+    traceparent: event.traceparent,
+    occurredAt: event.time,
+    stream: origin.stream,
+    streamEntryId: origin.entryId,
+    data: event.data,
+  };
+}
+
 /** The use cases of the audit log, in the words of the spec. */
 export class AuditUseCases {
   readonly #events: AuditEventRepository;
@@ -78,20 +96,15 @@ export class AuditUseCases {
 
   /** Stores an event once, whatever how often it is delivered; resolves whether it was new. */
   async recordEvent(event: EventEnvelope, origin: EventOrigin): Promise<boolean> {
-    return this.#events.insertIfAbsent({
-      eventId: event.id,
-      type: event.type,
-      version: event.version,
-      source: event.source,
-      subject: event.subject,
-      actor: event.actor,
-      requestId: event.request_id,
-      traceparent: event.traceparent,
-      occurredAt: event.time,
-      stream: origin.stream,
-      streamEntryId: origin.entryId,
-      data: event.data,
-    });
+    return this.#events.insertIfAbsent(toNewAuditEvent(event, origin));
+  }
+
+  /**
+   * Stores several events at once (one commit), each once; resolves how many were new. If one of them
+   * cannot be stored, none is.
+   */
+  async recordEvents(events: readonly { event: EventEnvelope; origin: EventOrigin }[]): Promise<number> {
+    return this.#events.insertManyIfAbsent(events.map(({ event, origin }) => toNewAuditEvent(event, origin)));
   }
 
   /** A page of matching events, newest first. */
