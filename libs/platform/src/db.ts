@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from './logger.ts';
 import type { ReadinessCheck } from './readiness.ts';
+import { TracedPgClient } from './telemetry/client-spans.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -21,6 +22,8 @@ export interface PoolOptions {
 /** A Postgres pool with bounded waits, so an unreachable database fails requests fast instead of hanging them. */
 export function createPool(options: PoolOptions, logger?: Logger): Pool {
   const pool = new pg.Pool({
+    // Its statements are client spans inside a sampled request or event (telemetry/client-spans.ts).
+    Client: TracedPgClient,
     connectionString: options.connectionString,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000,

@@ -66,6 +66,7 @@ export {
 } from './revocations.ts';
 export { activeTraceFields, shutdownTelemetry } from './tracing.ts';
 export { TRACE_SAMPLER_NAMES } from './telemetry/sampler.ts';
+export { traceRedisCommands } from './telemetry/client-spans.ts';
 export {
   backoffDelay,
   Bulkhead,

@@ -3,9 +3,6 @@ import { dirname, join } from 'node:path';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import {
   defaultResource,
   detectResources,
@@ -15,6 +12,7 @@ import {
 } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { SDK_KEY, type TelemetryGlobal } from './tracing.ts';
+import { traceRedisCommands } from './telemetry/client-spans.ts';
 import { OtlpJsonTraceExporter, otlpSettingsFromEnvironment } from './telemetry/otlp-exporter.ts';
 import { samplerFromEnvironment } from './telemetry/sampler.ts';
 
@@ -46,11 +44,11 @@ export interface TelemetryOptions {
 /**
  * Starts tracing unless `OTEL_SDK_DISABLED=true`: a tracer provider exporting OTLP/HTTP (JSON) to
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (default http://localhost:4318) in batches (the platform's own exporter,
- * telemetry/otlp-exporter.ts), W3C trace context and
- * baggage, and pg and ioredis instrumentation. The HTTP server span is the platform's own (traceRequests
- * in tracing.ts, started by listen()), and so is the client span of a call to another service (http-client.ts). Must run before the instrumented libraries load (see
- * telemetry/register.ts). Exports fail quietly: without a collector, spans are dropped and requests are
- * unaffected.
+ * telemetry/otlp-exporter.ts), and W3C trace context and baggage. Every span is the platform's own: the
+ * HTTP server span (traceRequests in tracing.ts, started by listen()), the client span of a call to another
+ * service (http-client.ts), and those of Postgres statements and Redis commands inside a sampled request
+ * or event (telemetry/client-spans.ts, ADR 0030); no OpenTelemetry instrumentation patches a library.
+ * Exports fail quietly: without a collector, spans are dropped and requests are unaffected.
  *
  * Only the trace pipeline is loaded: the all-in-one NodeSDK also starts OTLP metric and log exporters
  * by default (the platform's metrics are Prometheus, its logs are stdout), which cost memory, start-up
@@ -89,17 +87,11 @@ export function startTelemetry(options: TelemetryOptions = {}): boolean {
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   );
   trace.setGlobalTracerProvider(provider);
-  const disableInstrumentations = registerInstrumentations({
-    tracerProvider: provider,
-    instrumentations: [
-      // Background work (outbox relay, consumer reads) would otherwise start a trace per poll.
-      new PgInstrumentation({ requireParentSpan: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
-    ],
-  });
+  // Postgres statements are traced by the pools' client class (createPool), Redis commands here.
+  const stopRedisSpans = traceRedisCommands();
   global[SDK_KEY] = {
     async shutdown() {
-      disableInstrumentations();
+      stopRedisSpans();
       await provider.shutdown();
     },
   };

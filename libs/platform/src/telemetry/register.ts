@@ -1,9 +1,8 @@
 /**
  * The tracing preload: `node --import @mrp/platform/telemetry/register src/main.ts`. Starts tracing before
- * the service (and the libraries it instruments: pg, ioredis) loads. Those libraries are
- * CommonJS or Node built-ins, which OpenTelemetry patches through `require`, so no ESM loader hook is
- * registered: the hook (import-in-the-middle) routes every module load of the process through a worker
- * thread and cost seconds of start-up. `OTEL_SDK_DISABLED=true` leaves the process untouched.
+ * the service loads, so its first request is traced. Nothing is patched and no loader hook is registered:
+ * the platform makes its spans itself (telemetry.ts). `OTEL_SDK_DISABLED=true` leaves the process
+ * untouched.
  */
 import { startTelemetry } from '../telemetry.ts';
 import { shutdownTelemetry } from '../tracing.ts';
