@@ -117,6 +117,17 @@ type ResolvedOptions = Required<Omit<StreamConsumerOptions, 'registry' | 'redis'
 /** How handling ended: done, left pending because the consumer stopped, or failed with an error. */
 type HandlerResult = { outcome: 'handled' | 'stopped' } | { outcome: 'failed'; error: unknown };
 
+/** The entries' ids grouped by stream, in the order read: one XACK or XCLAIM per stream takes them all. */
+function idsByStream(entries: readonly StreamEntry[]): Map<string, string[]> {
+  const grouped = new Map<string, string[]>();
+  for (const entry of entries) {
+    const ids = grouped.get(entry.stream) ?? [];
+    ids.push(entry.id);
+    grouped.set(entry.stream, ids);
+  }
+  return grouped;
+}
+
 /** `<host name>-<pid>`: unique per process, and the pod name in Kubernetes. */
 export function defaultConsumerName(): string {
   return `${hostname()}-${process.pid}`;
@@ -435,13 +446,8 @@ export class StreamConsumer {
       await this.#processEach(valid.map(({ entry }) => entry));
       return;
     }
-    const idsByStream = new Map<string, string[]>();
-    for (const { entry } of valid) {
-      const ids = idsByStream.get(entry.stream) ?? [];
-      ids.push(entry.id);
-      idsByStream.set(entry.stream, ids);
-    }
-    for (const [stream, ids] of idsByStream) await this.#commands!.xack(stream, this.#options.group, ...ids);
+    for (const [stream, ids] of idsByStream(valid.map(({ entry }) => entry)))
+      await this.#commands!.xack(stream, this.#options.group, ...ids);
     for (const { entry, decoded } of valid) {
       this.#lastErrors.delete(`${entry.stream} ${entry.id}`);
       this.#metrics.consumed.inc({ stream: entry.stream, type: decoded.event.type });
@@ -629,15 +635,8 @@ export class StreamConsumer {
       );
       if (this.#stopping()) return { outcome: 'stopped' };
       // Keeps the messages ours without counting a delivery, so no other consumer reclaims them meanwhile.
-      for (const entry of entries)
-        await this.#commands!.call('XCLAIM', [
-          entry.stream,
-          this.#options.group,
-          this.name,
-          0,
-          entry.id,
-          'JUSTID',
-        ]);
+      for (const [stream, ids] of idsByStream(entries))
+        await this.#commands!.call('XCLAIM', [stream, this.#options.group, this.name, 0, ...ids, 'JUSTID']);
     }
   }
 
