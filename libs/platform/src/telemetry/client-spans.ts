@@ -29,7 +29,10 @@ export function endClientSpan(span: Span, error?: unknown): void {
   span.end();
 }
 
-const pgTracer = trace.getTracer('@mrp/platform/pg');
+// The tracers are looked up when a span is made (only inside a recording span), not at load: a tracer
+// taken from the API before a provider is registered stays bound to the first provider ever registered.
+const PG_SCOPE = '@mrp/platform/pg';
+const REDIS_SCOPE = '@mrp/platform/ioredis';
 
 // The statement's first keyword (SELECT, INSERT, BEGIN, ...), for the span's name.
 const OPERATION = /^\s*([A-Za-z]+)/;
@@ -73,10 +76,12 @@ export class TracedPgClient extends pg.Client {
         };
         if (operation) attributes['db.operation.name'] = operation;
         if (database) attributes['db.namespace'] = database;
-        const span = pgTracer.startSpan([operation, database].filter(Boolean).join(' ') || 'postgresql', {
-          kind: SpanKind.CLIENT,
-          attributes,
-        });
+        const span = trace
+          .getTracer(PG_SCOPE)
+          .startSpan([operation, database].filter(Boolean).join(' ') || 'postgresql', {
+            kind: SpanKind.CLIENT,
+            attributes,
+          });
         const last = args.at(-1);
         if (typeof last === 'function') {
           const callback = last as QueryCallback;
@@ -113,8 +118,6 @@ interface RedisCommandMessage {
   span?: Span;
 }
 
-const redisTracer = trace.getTracer('@mrp/platform/ioredis');
-
 /**
  * Makes each Redis command issued inside a recording span a client span, named after the command
  * (`XADD`), with the command and its sanitised arguments as db.query.text, the database index and the
@@ -135,7 +138,7 @@ export function traceRedisCommands(): () => void {
       if (message.database !== undefined) attributes['db.namespace'] = String(message.database);
       if (message.serverAddress !== undefined) attributes['server.address'] = message.serverAddress;
       if (message.serverPort !== undefined) attributes['server.port'] = message.serverPort;
-      message.span = redisTracer.startSpan(operation, { kind: SpanKind.CLIENT, attributes });
+      message.span = trace.getTracer(REDIS_SCOPE).startSpan(operation, { kind: SpanKind.CLIENT, attributes });
     },
     asyncEnd(message: RedisCommandMessage) {
       if (message.span) endClientSpan(message.span, message.error);
