@@ -128,8 +128,10 @@ const SERVICES_TO_RUN: readonly LocalService[] = SERVICE_REGISTRY.map((service) 
  * `DEV_REPLICAS_<SERVICE>=N` (e.g. DEV_REPLICAS_CASE_SERVICE=2): N instances of that service behind the
  * gateway. The extra ones are named `<service>-2`, ... and listen on `<SERVICE>_PORT_2`, ... (default: the
  * first one's port plus 100 per replica). The gateway checks each instance's /readyz and balances over the
- * ready ones, and every instance drains for SHUTDOWN_DRAIN_MS on SIGTERM (2 s here unless set): a rolling
- * restart, one instance at a time, loses no request.
+ * ready ones, and every instance drains for SHUTDOWN_DRAIN_MS on SIGTERM (3 s here unless set: longer than
+ * the health check's interval plus its timeout, 2 s, so the gateway has stopped sending it requests before
+ * it closes its connections, even on a busy machine): a rolling restart, one instance at a time, loses no
+ * request.
  */
 const REPLICAS: readonly LocalService[] = SERVICES_TO_RUN.flatMap((service) => {
   const variable = service.name.toUpperCase().replace(/-/g, '_');
@@ -522,7 +524,7 @@ async function main(): Promise<void> {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         // With replicas, a stopping instance stays up (failing /readyz) until the gateway's health check
         // has taken it out.
-        ...(REPLICAS.length > 0 ? { SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? '2000' } : {}),
+        ...(REPLICAS.length > 0 ? { SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? '3000' } : {}),
         ...service.env,
       },
       tints[SERVICES_TO_RUN.findIndex((each) => each.name === base)] ?? 0,

@@ -32,6 +32,15 @@ describe('a rolling restart of two case-service instances behind the gateway, un
     const [viewer, analyst] = [await login(gateway, 'viewer'), await login(gateway, 'analyst')];
     const outcomes = new Map<string, number>();
     const count = (outcome: string) => outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    // The first answer of each unexpected status, so that a failure says who refused (Envoy or the service) and why.
+    const firstBodies = new Map<string, string>();
+    const record = async (method: string, response: Response) => {
+      const body = await response.text();
+      const outcome = `${method} ${response.status}`;
+      if (response.status >= 300 && !firstBodies.has(outcome))
+        firstBodies.set(outcome, `${new Date().toISOString()} ${body.slice(0, 300)}`);
+      count(outcome);
+    };
     let loading = true;
     // Clients that do not retry: every request must succeed the first time.
     const reader = async () => {
@@ -40,8 +49,7 @@ describe('a rolling restart of two case-service instances behind the gateway, un
           const response = await fetch(`${gateway}/v1/cases?limit=1`, {
             headers: { authorization: `Bearer ${viewer}` },
           });
-          await response.arrayBuffer();
-          count(`GET ${response.status}`);
+          await record('GET', response);
         } catch (error) {
           count(`GET error ${(error as Error).message}`);
         }
@@ -59,8 +67,7 @@ describe('a rolling restart of two case-service instances behind the gateway, un
             },
             body: JSON.stringify({ title: 'Rolling', owner_id: randomUUID() }),
           });
-          await response.arrayBuffer();
-          count(`POST ${response.status}`);
+          await record('POST', response);
         } catch (error) {
           count(`POST error ${(error as Error).message}`);
         }
@@ -87,7 +94,10 @@ describe('a rolling restart of two case-service instances behind the gateway, un
     const answered = Object.fromEntries(outcomes);
     expect(dev.output).to.match(/case-service exited \(code 0\); restarting it/);
     expect(dev.output).to.match(/case-service-2 exited \(code 0\); restarting it/);
-    expect(Object.keys(answered).sort(), JSON.stringify(answered)).to.deep.equal(['GET 200', 'POST 201']);
+    expect(
+      Object.keys(answered).sort(),
+      `${JSON.stringify(answered)} ${JSON.stringify(Object.fromEntries(firstBodies))}`,
+    ).to.deep.equal(['GET 200', 'POST 201']);
     expect(answered['GET 200'], 'reads').to.be.greaterThan(100);
     expect(answered['POST 201'], 'creates').to.be.greaterThan(20);
   });
